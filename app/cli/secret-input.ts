@@ -23,6 +23,18 @@ export function isInteractive(io: CliIo): boolean {
  * @throws CeremonyError usage NO_TTY when stdin is not a terminal
  */
 export function readHidden(io: CliIo, prompt: string, maxLength = MAX_TYPED_SECRET): Promise<Uint8Array> {
+  return readLineBytes(io, prompt, { hidden: true, maxLength });
+}
+
+/**
+ * Reads one line from the terminal as bytes; with `hidden: false` the typed characters are echoed
+ * (for public values such as a share ID or the prime).
+ */
+export function readLineBytes(io: CliIo, prompt: string, opts: { hidden: boolean; maxLength?: number }): Promise<Uint8Array> {
+  const maxLength = opts.maxLength ?? MAX_TYPED_SECRET;
+  const echo = (s: string) => {
+    if (!opts.hidden) io.stderr.write(s);
+  };
   if (!isInteractive(io)) {
     return Promise.reject(usageError('NO_TTY', 'a secret is needed but there is no terminal to type it on', {
       hint: 'pass --secrets-file (or the per-item --*-file options); see docs/secrets-file.md',
@@ -66,13 +78,18 @@ export function readHidden(io: CliIo, prompt: string, maxLength = MAX_TYPED_SECR
           if (c === 0x1b) escape = 1;
           else if (c === 0x7f || c === 0x08) {
             while (n > 0 && (buf[n - 1]! & 0xc0) === 0x80) buf[--n] = 0; // UTF-8 continuation bytes
-            if (n > 0) buf[--n] = 0;
+            if (n > 0) {
+              buf[--n] = 0;
+              echo('\b \b');
+            }
           } else if (c === 0x15) {
+            echo('\b \b'.repeat(utf8Length(buf.subarray(0, n))));
             buf.fill(0);
             n = 0;
           } else if (c >= 0x20 || c === 0x09) {
             if (n >= buf.length) continue;
             buf[n++] = c;
+            if ((c & 0xc0) !== 0x80) echo(c < 0x80 ? String.fromCharCode(c) : '*');
           }
         }
       } finally {
@@ -119,7 +136,10 @@ export function readFirstLine(source: { path: string } | { fd: number }, what: s
   let end = all.indexOf(0x0a);
   if (end < 0) end = all.length;
   if (end > 0 && all[end - 1] === 0x0d) end--;
-  const line = all.slice(0, end);
+  // A fresh Uint8Array, not a Buffer: Buffer#slice is a view (the wipe below would zero it) and
+  // small Buffers share one pooled ArrayBuffer (transferring one to a worker would detach them all).
+  const line = new Uint8Array(end);
+  line.set(all.subarray(0, end));
   wipe(all);
   if (line.length === 0) {
     throw usageError('SECRET_EMPTY', `the ${what} in ${label} is empty`, { hint: 'put the secret on the first line' });
