@@ -212,7 +212,7 @@ Prints the share's fingerprint, which identifies it in ceremony records without 
       if (split) {
         if (outDir) {
           for (const s of split.shares) {
-            writeNewFile(join(outDir, shareFileName(file, s.id, split.shares.length)), utf8(formatPrintout(split.prime, [s]) + '\n'));
+            writeNewFile(join(outDir, shareFileName(file, s.id, split.shares.length)), utf8(formatPrintout(split.prime, [s])));
           }
         } else {
           await showSharesOnTerminal(io, file, split, threshold);
