@@ -783,9 +783,11 @@ export interface PasswordCandidate {
  * 1. per usable ID reading (decimal before hex; when extra shares confirmed one reading, only the
  *    confirmed ones) the `padded` form, then the `minimal` form if it differs;
  * 2. then, per usable reading, the `wrapped` form if s + p < 2^64.
- * A reading is usable when its shares are consistent (all on one polynomial). A reading whose
- * shares have outliers or are inconsistent is dropped if another reading is usable; otherwise
- * its finding is thrown.
+ * Readings are ranked by evidence (§7.1): one that extra shares confirmed (consistent, checked)
+ * wins and unconfirmed readings are dropped. Otherwise a reading under which more shares than
+ * needed lie on a lower-degree polynomial (outliers, or inconsistent) is almost certainly the right
+ * reading with wrong shares, so its finding is thrown rather than falling back to a reading that
+ * nothing supports. Only when no reading has any evidence are the unchecked readings offered.
  *
  * @throws CeremonyError (check) PWD_SHARES_OUTLIERS naming every share that does not fit, or
  *   PWD_SHARES_INCONSISTENT when no majority of shares agrees
@@ -802,9 +804,9 @@ export function passwordCandidates(set: ShareSet): PasswordCandidate[] {
     if (analysis.kind === 'consistent') usable.push({ reading, ...analysis });
     else failure ??= { reading, ids, analysis };
   }
-  if (usable.length === 0) throw inconsistency(set, failure!);
-  // A reading that extra shares confirmed makes an unconfirmed one all but impossible (1 in p).
+  // Evidence against a reading's shares only appears by chance with probability about k²/p.
   if (usable.some((u) => u.checked)) usable.splice(0, usable.length, ...usable.filter((u) => u.checked));
+  else if (failure) throw inconsistency(set, failure);
 
   const out: PasswordCandidate[] = [];
   for (const u of usable) {
@@ -828,7 +830,7 @@ function inconsistency(
   failure: { reading: IdReading; ids: readonly number[]; analysis: ShareAnalysis },
 ): CeremonyError {
   const otherReading = set.readings.length > 1
-    ? ` (ids were read as ${failure.reading}; the ${failure.reading === 'decimal' ? 'hex' : 'decimal'} reading fits no better)`
+    ? ` (ids read as ${failure.reading}; the ${failure.reading === 'decimal' ? 'hex' : 'decimal'} reading fits no better)`
     : '';
   const a = failure.analysis;
   if (a.kind === 'outliers') {

@@ -400,3 +400,16 @@ test('entries given directly must still be valid', () => {
   rejects(() => shareSet([e(1, '1', 1n), e(2, '2', 2n)], 0xc372ff83be5a1fddn), 'PWD_SHARES_PRIME_COMPOSITE', 'the prime is not a prime number');
   rejects(() => shareSet([e(1, '1', 1n), e(2, '2', 2n)], 101n), 'PWD_SHARES_PRIME_NOT_64_BIT', 'the prime has 7 bits');
 });
+
+test('a reading with outliers is reported rather than replaced by an unsupported reading', () => {
+  // 8-of-10, all ten shares, share 1 mistyped. Decimal: nine shares on one degree-7 polynomial, so
+  // share 1 is named. The hex reading (ids 1..9, 16) fits trivially (10 points, degree 9) but
+  // nothing supports it, so it must not silently yield an unchecked candidate.
+  const split = splitPassword(8, 10, seededRng('o-0'));
+  const typo = split.shares.map((s, i) => (i === 0 ? { ...s, value: (s.value + 1n) % split.prime } : s));
+  const set = parsePrintout(formatPrintout(split.prime, typo));
+  assert.deepEqual(set.readings.map((r) => r.reading), ['decimal', 'hex']);
+  const e = rejects(() => passwordCandidates(set), 'PWD_SHARES_OUTLIERS',
+    'share 1 (id 1, line 2) does not fit the other shares (ids read as decimal; the hex reading fits no better)');
+  assert.equal(e.detail?.threshold, 8);
+});
