@@ -18,6 +18,7 @@ import type { CommandApdu, ResponseApdu } from './apdu.ts';
 import { ApduChannel, type ApduTraceHook, type Secrecy } from './apdu-channel.ts';
 import { parseAppletInfo, parseFileControl, type AppletInfo, type FileControl } from './file-control.ts';
 import { checkUserPin, encodeInitializeData, parseSoPin, type InitializeOptions } from './initialize-options.ts';
+import { encodeKeyGenerationTemplate, type KeyGenerationNames, type KeyPairSpec } from './key-generation.ts';
 import { CardError, SW_END_OF_FILE, SW_OK, triesLeftFromSw, type CardErrorContext } from './status-words.ts';
 import type { CardTransport } from './transport.ts';
 
@@ -660,6 +661,23 @@ export class SmartCardHsm {
     } finally {
       wipe(data);
     }
+  }
+
+  /**
+   * GENERATE ASYMMETRIC KEY PAIR into key reference `ref`: `00 46 <ref> 00` with the CV body
+   * template pkcs11-tool sends (key-generation.ts), extended case 4 (Le 65536). Returns the card's
+   * CV request (`67 …` on Pico HSM, signed by the device key) holding the new public key. Needs the
+   * user PIN verified. Writing the PRKD (C4ref) and the request (CEref) is the caller's step.
+   *
+   * @throws {RangeError} for ref outside 1..255 or an invalid key spec / CHR
+   * @throws CardError CARD_SECURITY_STATUS_NOT_SATISFIED, CARD_NOT_ENOUGH_MEMORY, CARD_INCORRECT_P1P2
+   */
+  async generateKeyPair(ref: number, spec: KeyPairSpec, names: KeyGenerationNames): Promise<Uint8Array> {
+    requireByte(ref, 'key reference', 1, 255);
+    const data = encodeKeyGenerationTemplate(spec, names);
+    const label = `GENERATE KEY PAIR ${ref}`;
+    const r = await this.send({ cla: 0x00, ins: 0x46, p1: ref, p2: 0x00, data, le: 65536, extended: true }, label);
+    return SmartCardHsm.check(r, { command: label });
   }
 
   /**

@@ -236,6 +236,20 @@ describe('SmartCardHsm against apdu-trace.txt', () => {
     t.done();
   });
 
+  it('keypairgen: GENERATE ASYMMETRIC KEY PAIR with the CV template pkcs11-tool sends (EC P-256, RSA 2048)', async () => {
+    const ec = ownExchanges(traceSection('pkcs11-tool --module opensc-pkcs11.so --login --pin 648219 --keypairgen --key-type EC:prime256v1 --id 01 --label k1', 0));
+    let s = hsmFor(from(ec, '00 46 01 00').slice(0, 1));
+    const req = await s.hsm.generateKeyPair(1, { type: 'ec', curve: 'P-256' }, { chr: 'ESPICOHSMTR00001' });
+    s.t.done();
+    assert.equal(toHex(req.subarray(0, 2)), '6782', 'a CV request');
+    const rsa = ownExchanges(traceSection('pkcs11-tool --module opensc-pkcs11.so --login --pin 648219 --keypairgen --key-type rsa:2048 --id 02 --label r1'));
+    s = hsmFor(from(rsa, '00 46 02 00').slice(0, 1));
+    await s.hsm.generateKeyPair(2, { type: 'rsa', bits: 2048 }, { chr: 'ESPICOHSMTR00001' });
+    s.t.done();
+    await assert.rejects(s.hsm.generateKeyPair(3, { type: 'rsa', bits: 1000 }, { chr: 'X' }), RangeError);
+    await assert.rejects(s.hsm.generateKeyPair(3, { type: 'ec', curve: 'P-256' }, { chr: '' }), RangeError);
+  });
+
   it('sign: ECDSA over a given hash (alg 70, short) and RSA PKCS#1 block (alg 20, extended)', async () => {
     const ec = ownExchanges(traceSection('opensc-tool -s 00 20 00 81 06 36 34 38 32 31 39 -s 80 68 0A 70 20 2c f2 4d ba 5f b0 a3 0e 26 e8 3b 2a c5 b9 e2 9e 1b 16 1e 5c 1f a7 42 5e 73 04 33 62 93 8b 98 24  00'));
     const { hsm, t } = hsmFor(ec);
