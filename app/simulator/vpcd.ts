@@ -80,6 +80,8 @@ export class VpcdBridge {
   #retryTimer: NodeJS.Timeout | undefined;
   #delay: number;
   #waiters: (() => void)[] = [];
+  #attached = false;
+  #attachWaiters: (() => void)[] = [];
   /** APDUs answered since start (for status output and tests). */
   apduCount = 0;
 
@@ -98,6 +100,31 @@ export class VpcdBridge {
   /** True while a TCP connection to vpcd is open. */
   get connected(): boolean {
     return this.#connected;
+  }
+
+  /**
+   * True once vpcd has talked to this connection (power on / ATR request). A TCP connection alone
+   * is not enough: vpcd serves one card per reader, so a second card's connection waits in the
+   * listen backlog until the first one leaves.
+   */
+  get attached(): boolean {
+    return this.#attached;
+  }
+
+  /** Resolves once vpcd has sent its first message on the current connection. */
+  waitAttached(timeoutMs = 10000): Promise<void> {
+    if (this.#attached) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.#attachWaiters = this.#attachWaiters.filter((w) => w !== done);
+        reject(new Error(`vpcd at ${this.host}:${this.port} did not talk to the card within ${timeoutMs} ms (another card in that reader?)`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.#attachWaiters.push(done);
+    });
   }
 
   /** Starts connecting (and reconnecting) until stop(). */
@@ -141,6 +168,7 @@ export class VpcdBridge {
       });
     }
     this.#connected = false;
+    this.#attached = false;
   }
 
   #connect(): void {
@@ -164,6 +192,7 @@ export class VpcdBridge {
     s.on('close', () => {
       const was = this.#connected;
       this.#connected = false;
+      this.#attached = false;
       if (this.#socket === s) this.#socket = undefined;
       if (this.#stopped) return;
       if (was) this.#log(`vpcd at ${this.host}:${this.port} closed the connection; reconnecting`);
@@ -175,6 +204,10 @@ export class VpcdBridge {
   }
 
   #onData(s: Socket, chunk: Buffer): void {
+    if (!this.#attached) {
+      this.#attached = true;
+      for (const w of this.#attachWaiters.splice(0)) w();
+    }
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     while (this.#buffer.length >= 2) {
       const n = this.#buffer.readUInt16BE(0);
