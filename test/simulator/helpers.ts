@@ -161,6 +161,8 @@ export interface ParsedRequest {
   bodyFields: Tlv[];
   publicKey: Tlv[];
   innerSignature: Uint8Array;
+  /** the 7F4E body TLV bytes (what the inner signature covers) */
+  bodyBytes: Uint8Array;
   outerCar: string;
   outerSignature: Uint8Array;
   /** bytes the outer signature covers */
@@ -189,15 +191,11 @@ export function parseRequest(bytes: Uint8Array): ParsedRequest {
     bodyFields,
     publicKey: readAllTlvs(pk.value),
     innerSignature: certParts[1]!.value,
+    bodyBytes: cert.value.subarray(body.offset, body.offset + body.totalLength),
     outerCar: new TextDecoder().decode(car.value),
     outerSignature: parts[2]!.value,
     outerSigned: outer.value.subarray(0, cert.totalLength + car.totalLength),
   };
-}
-
-/** The bytes of a TLV (tag, length and value) as they appear in `whole`. */
-export function tlvBytes(whole: Uint8Array, t: Tlv): Uint8Array {
-  return whole.subarray(t.offset, t.offset + t.totalLength);
 }
 
 /** A node:crypto public key for an EC point on `curve` (named curves node supports). */
