@@ -19,6 +19,7 @@ import { ApduChannel, type ApduTraceHook, type Secrecy } from './apdu-channel.ts
 import { parseAppletInfo, parseFileControl, type AppletInfo, type FileControl } from './file-control.ts';
 import { checkUserPin, encodeInitializeData, parseSoPin, type InitializeOptions } from './initialize-options.ts';
 import { encodeKeyGenerationTemplate, type KeyGenerationNames, type KeyPairSpec } from './key-generation.ts';
+import { listKeys, type KeyDecoders, type KeyListing } from './key-list.ts';
 import { CardError, SW_END_OF_FILE, SW_OK, triesLeftFromSw, type CardErrorContext } from './status-words.ts';
 import type { CardTransport } from './transport.ts';
 
@@ -714,6 +715,16 @@ export class SmartCardHsm {
     const label = `SIGN key ${ref} alg ${alg.toString(16).toUpperCase().padStart(2, '0')}`;
     const r = await this.send({ cla: 0x80, ins: 0x68, p1: ref, p2: alg, data, le: data.length > 255 ? 512 : 256 }, label);
     return SmartCardHsm.check(r, { command: label });
+  }
+
+  /**
+   * The keys on the device, as `pkcs15-tool -D` walks them (key-list.ts): key reference, ID, label,
+   * type, size, and the certificate or CV request holder. No PIN needed.
+   *
+   * @throws CardError from ENUMERATE OBJECTS
+   */
+  async listKeys(decoders?: KeyDecoders): Promise<KeyListing[]> {
+    return listKeys(this, decoders);
   }
 
   /**
