@@ -43,7 +43,8 @@ export interface DeriveShareFileKeyOptions {
  * How to start kdf-worker: the bundled dist/kdf-worker.js next to the command's bundle, or, when
  * running from the TypeScript sources (tests under `node --import tsx`), kdf-worker.ts. On Node 20
  * tsx installs its loader only on the main thread, so a worker would not understand .ts; a tiny
- * bootstrap registers tsx inside the worker first. Nothing of tsx is referenced in dist/.
+ * bootstrap registers tsx inside the worker first. The bundle in dist/ never takes that branch and
+ * never loads tsx.
  */
 function workerEntry(): { entry: string | URL; eval: boolean } {
   const fromSource = import.meta.url.endsWith('.ts');
