@@ -223,8 +223,8 @@ const KIND_TEXT: Record<CertificateKind, string> = {
  */
 export function formatKeyListing(keys: readonly KeyListing[]): string {
   const blocks = keys.map((k) => {
-    const kind = k.type === 'EC' ? 'EC' : k.type === 'RSA' ? 'RSA' : k.type === 'secret' ? 'secret' : 'unknown';
-    const lines = [`Private ${kind} Key [${k.label ?? ''}]${k.deviceKey ? ' (device authentication key)' : ''}`];
+    const kind = k.type === 'EC' ? 'EC ' : k.type === 'RSA' ? 'RSA ' : k.type === 'secret' ? 'secret ' : '';
+    const lines = [`Private ${kind}Key [${k.label ?? ''}]${k.deviceKey ? ' (device authentication key)' : ''}`];
     const field = (name: string, value: string) => lines.push(`\t${name.padEnd(15)}: ${value}`);
     field('Key ref', `${k.keyRef} (0x${k.keyRef.toString(16).toUpperCase().padStart(2, '0')})`);
     if (k.id !== null) field('ID', k.id);

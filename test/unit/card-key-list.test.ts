@@ -65,6 +65,7 @@ describe('listKeys', () => {
     const keys = await new SmartCardHsm(t).listKeys();
     t.done();
     assert.deepEqual(keys.map((k) => [k.keyRef, k.label, k.type, k.certificate]), [[5, null, 'unknown', null]]);
+    assert.equal(formatKeyListing(keys), 'Private Key []\n\tKey ref        : 5 (0x05)');
   });
 
   it('decoders tolerate garbage and read an X.509 subject CN', () => {
