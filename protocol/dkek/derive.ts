@@ -107,8 +107,10 @@ export async function deriveShareFileKey(
   }
 
   const request: KdfWorkerRequest = {
-    password: password.slice(),
-    salt: salt.slice(),
+    // Fresh Uint8Arrays over their own ArrayBuffers: a Node Buffer's slice() is a view into a pool
+    // shared with unrelated Buffers, and transferring that pool would detach all of them.
+    password: copyBytes(password),
+    salt: copyBytes(salt),
     iterations,
     chunk,
     engine: opts.engine ?? 'auto',
@@ -185,4 +187,10 @@ export async function deriveShareFileKey(
       finish(() => reject(workerFailed(`the key derivation worker exited (code ${code}) without a result`))),
     );
   });
+}
+
+function copyBytes(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out;
 }

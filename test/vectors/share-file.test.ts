@@ -213,3 +213,13 @@ test('a cancelled KDF propagates KDF_CANCELLED unchanged', async () => {
     expectError('KDF_CANCELLED', 'incomplete'),
   );
 });
+
+test('a pooled Node Buffer as the password is copied, not transferred away from its pool', async () => {
+  const { deriveShareFileKey } = await import('../../protocol/dkek/derive.ts');
+  const neighbour = Buffer.from('a neighbour in the same pool');
+  const pw = Buffer.from('pico-test-pw-1');
+  const k = await deriveShareFileKey(pw, new Uint8Array(8), { iterations: 3 });
+  assert.equal(neighbour.toString(), 'a neighbour in the same pool');
+  assert.equal(pw.toString(), 'pico-test-pw-1');
+  assert.equal(k.key.length, 32);
+});
