@@ -107,8 +107,8 @@ export async function deriveShareFileKey(
   }
 
   const request: KdfWorkerRequest = {
-    // Fresh Uint8Arrays over their own ArrayBuffers: a Node Buffer's slice() is a view into a pool
-    // shared with unrelated Buffers, and transferring that pool would detach all of them.
+    // Plain Uint8Array copies: slice() keeps the caller's species, and a Buffer-species copy can
+    // share or expose an ArrayBuffer whose transfer would detach the caller's own array.
     password: copyBytes(password),
     salt: copyBytes(salt),
     iterations,
