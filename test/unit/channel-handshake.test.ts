@@ -134,6 +134,7 @@ const KAT = {
   wireDigest: '9d13af3b696430cbbba81028802f6ef2754bdb687572209c4f6e380bad763f12',
   transcriptHash: '4ff63ae00529e875844897e978ddf53904b4bc971b8a30f711d0090fac8d23bb',
   sas: '619639',
+  firstFrame: '01010000000000000000d4b2f725a7fac91541891c6c7ee240576030d4cbe917e3d8b2b22002763473',
 };
 
 test('known answer: fixed rngs give fixed messages, transcript hash and SAS', () => {
@@ -147,6 +148,8 @@ test('known answer: fixed rngs give fixed messages, transcript hash and SAS', ()
   assert.equal(digest, KAT.wireDigest);
   assert.equal(toHex(o.custodian.session.transcriptHash), KAT.transcriptHash);
   assert.equal(o.custodian.session.sas, KAT.sas);
+  // the first custodian frame of the example transcript in docs/protocol-channel.md §10
+  assert.equal(toHex(o.custodian.session.sealer.seal(utf8('{"type":"ping"}'))), KAT.firstFrame);
 });
 
 test('wrong code: the coordinator rejects the custodian\'s tag and reveals nothing derived from ISK', () => {
