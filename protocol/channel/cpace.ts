@@ -17,7 +17,7 @@ import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, utf8, wipe } from '../bytes.ts';
 import { channelError, ChannelErrorCode } from './channel-error.ts';
-import { drawBytes, type Rng } from './random.ts';
+import { drawBytes, type Rng } from '../random.ts';
 
 /** A ristretto255 group element in noble's internal representation. */
 export type RistrettoPoint = InstanceType<typeof ristretto255.Point>;

@@ -50,7 +50,7 @@ import {
   wipeChannelKeys,
   type ChannelKeys,
 } from './key-schedule.ts';
-import { defaultRng, drawBytes, type Rng } from './random.ts';
+import { defaultRng, drawBytes, type Rng } from '../random.ts';
 import type { ChannelRole } from './roles.ts';
 
 /**

@@ -13,7 +13,7 @@
 
 import { utf8, wipe } from '../bytes.ts';
 import { channelError, ChannelErrorCode } from './channel-error.ts';
-import { defaultRng, drawBytes, type Rng } from './random.ts';
+import { defaultRng, drawBytes, type Rng } from '../random.ts';
 import { WORD_COUNT, WORD_LIST } from './word-list.ts';
 
 /** Smallest nameplate (slot number). */

@@ -10,26 +10,9 @@
  * is acceptable for a password that is itself only ever fed to a 10-million-round KDF.
  */
 
-/** Source of random bytes: returns a fresh array of exactly `n` bytes. */
-export type Rng = (n: number) => Uint8Array;
+import { defaultRng, drawBytes, type Rng } from '../random.ts';
 
-/** `crypto.getRandomValues`, the only randomness used outside tests. */
-export const defaultRng: Rng = (n) => crypto.getRandomValues(new Uint8Array(n));
-
-/**
- * Calls `rng(n)` and checks that it kept its contract, so a broken generator fails loudly instead
- * of yielding short or constant numbers.
- *
- * @throws TypeError if `rng` is not a function or does not return a Uint8Array
- * @throws RangeError if it returns the wrong number of bytes
- */
-export function drawBytes(rng: Rng, n: number): Uint8Array {
-  if (typeof rng !== 'function') throw new TypeError('rng must be a function (n) => Uint8Array');
-  const out = rng(n);
-  if (!(out instanceof Uint8Array)) throw new TypeError('rng must return a Uint8Array');
-  if (out.length !== n) throw new RangeError(`rng returned ${out.length} bytes, expected ${n}`);
-  return out;
-}
+export { defaultRng, drawBytes, type Rng };
 
 function assertBigInt(value: unknown, name: string): asserts value is bigint {
   if (typeof value !== 'bigint') throw new TypeError(`${name} must be a bigint`);

@@ -1,5 +1,5 @@
 /**
- * Randomness for the custodian channel. Every function that needs random bytes takes an injected
+ * Randomness for every protocol module. Every function that needs random bytes takes an injected
  * `rng` so tests and rehearsals are deterministic; outside tests it is `crypto.getRandomValues`.
  */
 
