@@ -95,6 +95,8 @@ function randomBase(n: bigint, rng: (n: number) => Uint8Array): bigint {
  */
 export function isProbablePrime(n: bigint, rounds: number, rng: (n: number) => Uint8Array): boolean {
   if (n < 2n) return false;
+  if (n === 2n) return true;
+  if ((n & 1n) === 0n) return false;
   for (const p of SMALL_PRIMES) {
     const bp = BigInt(p);
     if (n === bp) return true;
