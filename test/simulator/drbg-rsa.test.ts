@@ -15,8 +15,8 @@ import { generateRsaKey, isProbablePrime, rsaKeyFromNed, rsaPrivate, rsaPublic, 
 /** HMAC_DRBG(SHA-256) written straight from SP 800-90A §10.1.2 with node:crypto. */
 function referenceDrbg(seed: Uint8Array, requests: number[]): Uint8Array[] {
   const h = (k: Buffer, ...d: Uint8Array[]): Buffer => createHmac('sha256', k).update(Buffer.concat(d)).digest();
-  let k = Buffer.alloc(32, 0);
-  let v = Buffer.alloc(32, 1);
+  let k: Buffer = Buffer.alloc(32, 0);
+  let v: Buffer = Buffer.alloc(32, 1);
   const update = (data?: Uint8Array): void => {
     k = h(k, v, Uint8Array.of(0), data ?? new Uint8Array(0));
     v = h(k, v);
