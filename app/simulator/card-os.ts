@@ -21,7 +21,7 @@
  * card exactly as it was (tested in test/simulator/card-unwrap.test.ts).
  */
 
-import { bytesToBigInt, concatBytes, equalBytes, wipe } from '../../protocol/bytes.ts';
+import { bytesToBigInt, equalBytes, wipe } from '../../protocol/bytes.ts';
 import { findTlv, readAllTlvs, type Tlv } from '../../protocol/der.ts';
 import { findEcCurve } from '../../protocol/dkek/ec-curve.ts';
 import { decryptKeyBlob, encodeKeyBlob, wipeBlobKey } from '../../protocol/dkek/key-blob.ts';
@@ -30,9 +30,7 @@ import {
   encodeAuthenticatedRequest,
   encodeCvBody,
   OID_TA_ECDSA_PREFIX,
-  OID_TA_ECDSA_SHA256,
   OID_TA_RSA_PREFIX,
-  OID_TA_RSA_V15_SHA256,
   signCvCertificate,
 } from './cv-certificate.ts';
 import { manufactureDevice, SC_HSM_AID, SC_HSM_ATR } from './device-identity.ts';
@@ -897,7 +895,7 @@ export class SimulatedCard {
       const e = eBytes && eBytes.length > 0 ? bytesToBigInt(eBytes) : 65537n;
       const bits = bitsBytes && bitsBytes.length > 0 ? Number(bytesToBigInt(bitsBytes)) : 2048;
       if (!RSA_KEY_SIZES.includes(bits)) return sw(0x6a81);
-      if (e < 3n || (e & 1n) === 0n || eBytes!.length > 32) return sw(0x6a80);
+      if (e < 3n || (e & 1n) === 0n || (eBytes?.length ?? 0) > 32) return sw(0x6a80);
       key = { kind: 'rsa', rsa: generateRsaKey(bits, e, this.#rng) };
     } else {
       return sw(0x6a80);

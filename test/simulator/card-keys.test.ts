@@ -123,6 +123,13 @@ describe('GENERATE ASYMMETRIC KEY PAIR', () => {
     badPrime[i] = 0x12;
     expectSw(card, badPrime, 0x6a81);
     expectSw(card, keygenRsaApdu(4, 2000), 0x6a81);
+    // RSA template without exponent and size: the card defaults to 65537 and 2048 bits
+    const bare = cmd(0, 0x46, 5, 0, Uint8Array.from(Buffer.from('7f490c060a04007f00070202020102', 'hex')), 65536, true);
+    const r = parseRequest(expectSw(card, bare, 0x9000));
+    assert.equal(toHex(findTlv(r.publicKey, 0x82)!.value), '010001');
+    assert.equal(findTlv(r.publicKey, 0x81)!.value.length, 256);
+    const evenE = cmd(0, 0x46, 5, 0, Uint8Array.from(Buffer.from('7f490f060a04007f00070202020102820104', 'hex')), 65536, true);
+    expectSw(card, evenE, 0x6a80, 'even public exponent');
     card.reset();
     expectSw(card, '00A404000BE82B0601040181C31F020100', 0x9000);
     expectSw(card, keygenEcApdu(4, p256), 0x6982);
