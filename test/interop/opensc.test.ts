@@ -3,7 +3,7 @@
  * local pcscd ("Virtual PCD 00 00" and "00 01"), driven by OpenSC's own tools exactly as an
  * operator would run them:
  *
- * 1. `sc-hsm-tool --initialize --dkek-shares 2` on both cards;
+ * 1. `sc-hsm-tool --initialize --dkek-shares 2` on both cards (`--label` on A: EF.TokenInfo);
  * 2. `--create-dkek-share F --password P`, and the n-of-m form `--pwd-shares-threshold 2
  *    --pwd-shares-total 3` with its prompts answered through a pty (python3's pty module);
  * 3. `--import-dkek-share` in both forms (password; 2 of the 3 password shares typed at the
@@ -185,7 +185,8 @@ describe('OpenSC tools against the simulator through pcscd + vpcd', () => {
     };
 
     // 1. initialise both cards for two DKEK shares
-    for (const r of [ra!, rb!]) await tool(['sc-hsm-tool', '-r', r, '--initialize', '--so-pin', SO_PIN, '--pin', PIN, '--dkek-shares', '2']);
+    await tool(['sc-hsm-tool', '-r', ra!, '--initialize', '--so-pin', SO_PIN, '--pin', PIN, '--dkek-shares', '2', '--label', 'Rehearsal A']);
+    await tool(['sc-hsm-tool', '-r', rb!, '--initialize', '--so-pin', SO_PIN, '--pin', PIN, '--dkek-shares', '2']);
     const status = await tool(['sc-hsm-tool', '-r', ra!]);
     assert.match(status, /SO-PIN tries left {4}: 15/);
     assert.match(status, /User PIN tries left {2}: 3/);
@@ -248,6 +249,7 @@ describe('OpenSC tools against the simulator through pcscd + vpcd', () => {
     const listing = await tool(['pkcs15-tool', '-r', ra!, '-D']);
     assert.match(listing, new RegExp(`Serial number  : ${cards[0]!.deviceChr.slice(0, -5)}`));
     assert.match(listing, /PIN \[UserPIN\]/);
+    assert.match(listing, /PKCS#15 Card \[Rehearsal A\]/, 'the label sc-hsm-tool wrote to EF.TokenInfo');
     const slots = await tool(['pkcs11-tool', '--module', MODULE, '-L']);
     const slotOf = (reader: string) => [...slots.matchAll(/Slot \d+ \((0x[0-9a-f]+)\): (.*)/g)].find((m) => m[2]!.trim() === reader)?.[1];
     const [slotA, slotB] = READERS.map((n) => slotOf(n));
