@@ -21,18 +21,12 @@
  * card exactly as it was (tested in test/simulator/card-unwrap.test.ts).
  */
 
-import { bytesToBigInt, equalBytes, wipe } from '../../protocol/bytes.ts';
+import { bytesToBigInt, equalBytes, fromHex, wipe } from '../../protocol/bytes.ts';
 import { findTlv, readAllTlvs, type Tlv } from '../../protocol/der.ts';
 import { findEcCurve } from '../../protocol/dkek/ec-curve.ts';
 import { decryptKeyBlob, encodeKeyBlob, wipeBlobKey } from '../../protocol/dkek/key-blob.ts';
 import { parseCommand, encodeResponse, type CommandApdu } from '../card/apdu.ts';
-import {
-  encodeAuthenticatedRequest,
-  encodeCvBody,
-  OID_TA_ECDSA_PREFIX,
-  OID_TA_RSA_PREFIX,
-  signCvCertificate,
-} from './cv-certificate.ts';
+import { encodeAuthenticatedCvRequest, encodeCvBody, signCvBody } from '../../protocol/dkek/cvc.ts';
 import { manufactureDevice, SC_HSM_AID, SC_HSM_ATR } from './device-identity.ts';
 import { commitPending, dkekStatus, dkekValue, importShare, losePending, noDkek, type DkekState } from './dkek-state.ts';
 import { Drbg, type DrbgState } from './drbg.ts';
@@ -103,6 +97,10 @@ interface Reply {
 const SW_OK = 0x9000;
 const ok = (data?: Uint8Array): Reply => (data ? { data, sw: SW_OK } : { sw: SW_OK });
 const sw = (code: number): Reply => ({ sw: code });
+
+/** id-TA-ECDSA and id-TA-RSA: the OID prefixes of every EC and RSA algorithm (TR-03110). */
+const OID_TA_ECDSA_PREFIX = fromHex('04007f000702020202');
+const OID_TA_RSA_PREFIX = fromHex('04007f000702020201');
 
 /** Largest GET CHALLENGE the simulator answers (OpenSC caps requests at 1024, spec §3). */
 const MAX_CHALLENGE = 1024;
@@ -853,11 +851,11 @@ export class SimulatedCard {
   }
 
   /** The authenticated CV request for a key (GENERATE answer, CExx after UNWRAP). */
-  #keyRequest(key: EcCardKey | RsaCardKey, car: Uint8Array | string, chr: Uint8Array | string, oid: Uint8Array | undefined): Uint8Array {
+  #keyRequest(key: EcCardKey | RsaCardKey, car: string, chr: string, oid: Uint8Array | undefined): Uint8Array {
     const body = encodeCvBody({ car, publicKey: publicKeyTemplate(key, oid), chr });
-    const request = signCvCertificate(body, cvSigner(key, this.#rng));
+    const request = signCvBody(body, cvSigner(key, this.#rng));
     const device = this.#keys.get(0)!;
-    return encodeAuthenticatedRequest(request, this.#deviceChr, cvSigner(device as EcCardKey, this.#rng));
+    return encodeAuthenticatedCvRequest(request, this.#deviceChr, cvSigner(device as EcCardKey, this.#rng));
   }
 
   /**
@@ -900,8 +898,9 @@ export class SimulatedCard {
     } else {
       return sw(0x6a80);
     }
-    const car = findTlv(tlvs, 0x42)?.value ?? this.#deviceChr;
-    const chr = findTlv(tlvs, 0x5f20)?.value ?? this.#deviceChr;
+    const car = cvReference(findTlv(tlvs, 0x42)?.value, this.#deviceChr);
+    const chr = cvReference(findTlv(tlvs, 0x5f20)?.value, this.#deviceChr);
+    if (car === undefined || chr === undefined) return sw(0x6a80);
     const response = this.#keyRequest(key, car, chr, oid.slice());
     const ref = c.p1;
     const old = this.#keys.get(ref);
@@ -939,6 +938,13 @@ export class SimulatedCard {
   keyRefsForTests(): number[] {
     return [...this.#keys.keys()].sort((a, b) => a - b);
   }
+}
+
+/** A CAR/CHR from a template (1..16 printable ASCII), the fallback when absent, undefined if invalid. */
+function cvReference(raw: Uint8Array | undefined, fallback: string): string | undefined {
+  if (raw === undefined) return fallback;
+  if (raw.length < 1 || raw.length > 16 || raw.some((b) => b < 0x20 || b > 0x7e)) return undefined;
+  return String.fromCharCode(...raw);
 }
 
 function startsWith(a: Uint8Array, prefix: Uint8Array): boolean {

@@ -16,9 +16,9 @@
  * Validity dates are fixed (not the clock) so a seed reproduces the files byte for byte.
  */
 
-import { utf8, fromHex } from '../../protocol/bytes.ts';
+import { fromHex, utf8, wipe } from '../../protocol/bytes.ts';
 import { encodeTlv } from '../../protocol/der.ts';
-import { encodeAuthenticatedRequest, encodeCvBody, signCvCertificate } from './cv-certificate.ts';
+import { createDeviceCertificates, encodeAuthenticatedCvRequest, encodeCvBody, ROLE_DEVICE, signCvBody } from '../../protocol/dkek/cvc.ts';
 import { FID_DEVICE_CERTIFICATES, FID_EF_DIR, FID_TOKEN_INFO } from './file-system.ts';
 import { firmwarePrkd } from './firmware-prkd.ts';
 import { cvSigner, generateEcKey, publicKeyTemplate, type EcCardKey } from './keys.ts';
@@ -65,45 +65,34 @@ export function manufactureDevice(flavor: 'sc-hsm' | 'pico', rng: (n: number) =>
       car: PICO_DEVICE_CHR,
       publicKey: publicKeyTemplate(key),
       chr: PICO_DEVICE_CHR,
-      validity: { effective: '230321', expiry: '701231' },
+      chat: { role: ROLE_DEVICE, template: Uint8Array.of(0) },
+      effectiveDate: '230321',
+      expirationDate: '701231',
     });
-    files.set(FID_DEVICE_CERTIFICATES, signCvCertificate(body, sign));
+    files.set(FID_DEVICE_CERTIFICATES, signCvBody(body, sign));
     files.set(FID_EF_DIR, efDir('Pico-HSM'));
     files.set(FID_TOKEN_INFO, PICO_TOKEN_INFO);
     files.set(0xc400, firmwarePrkd('ec', 256, new Uint8Array(20), utf8('ESPICOHSMTR')));
-    const request = signCvCertificate(
-      encodeCvBody({ car: PICO_DEVICE_CHR, publicKey: publicKeyTemplate(key), chr: PICO_DEVICE_CHR }),
-      sign,
-    );
-    files.set(0xce00, encodeAuthenticatedRequest(request, PICO_DEVICE_CHR, sign));
+    const request = signCvBody(encodeCvBody({ car: PICO_DEVICE_CHR, publicKey: publicKeyTemplate(key), chr: PICO_DEVICE_CHR }), sign);
+    files.set(0xce00, encodeAuthenticatedCvRequest(request, PICO_DEVICE_CHR, sign));
     return { key, chr: PICO_DEVICE_CHR, files };
   }
   const digits = rng(6).reduce((s, b) => s + String(b % 10), '');
-  const serial = `DESIM${digits}`;
-  const chr = `${serial}00001`;
-  const dicaChr = 'DESIMCA00001';
+  const chr = `DESIM${digits}00001`;
   const dicaKey = generateEcKey('brainpoolP256r1', rng);
-  const dicaSign = cvSigner(dicaKey, rng);
   const key = generateEcKey('brainpoolP256r1', rng);
-  const dica = signCvCertificate(
-    encodeCvBody({
-      car: dicaChr,
-      publicKey: publicKeyTemplate(dicaKey),
-      chr: dicaChr,
-      validity: { effective: '250101', expiry: '491231', chat: concatChat(0xc0) },
-    }),
-    dicaSign,
-  );
-  const devAut = signCvCertificate(
-    encodeCvBody({ car: dicaChr, publicKey: publicKeyTemplate(key), chr, validity: { effective: '250101', expiry: '491231' } }),
-    dicaSign,
-  );
-  files.set(FID_DEVICE_CERTIFICATES, new Uint8Array([...devAut, ...dica]));
+  const certs = createDeviceCertificates({
+    deviceChr: chr,
+    deviceCurve: key.curve,
+    deviceKey: key.d,
+    dicaChr: 'DESIMCA00001',
+    dicaCurve: dicaKey.curve,
+    dicaKey: dicaKey.d,
+    effectiveDate: '250101',
+    expirationDate: '491231',
+  });
+  wipe(dicaKey.d); // the simulated DICA issues nothing else
+  files.set(FID_DEVICE_CERTIFICATES, certs.ef2f02);
   files.set(FID_EF_DIR, efDir('SmartCard-HSM'));
   return { key, chr, files };
-}
-
-/** CHAT with the id-IS role OID and one rights byte (0xC0 = CA role, for the DICA). */
-function concatChat(rights: number): Uint8Array {
-  return new Uint8Array([...encodeTlv(0x06, fromHex('04007f000703010202')), ...encodeTlv(0x53, Uint8Array.of(rights))]);
 }

@@ -10,7 +10,8 @@
 import { bigIntToBytes, bytesToBigInt, wipe } from '../../protocol/bytes.ts';
 import type { BlobKey, KeyBlobStyle } from '../../protocol/dkek/key-blob.ts';
 import { ecCurveByName, ecPublicMatches, type EcCurve, type EcCurveName } from '../../protocol/dkek/ec-curve.ts';
-import { cvDigest, ecPublicKeyTemplate, OID_TA_ECDSA_SHA256, OID_TA_RSA_V15_SHA256, rsaPublicKeyTemplate, type CvSigner } from './cv-certificate.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { encodeCvPublicKey, TA_ECDSA_SHA256, TA_RSA_V15_SHA256, type CvSigner } from '../../protocol/dkek/cvc.ts';
 import { digestInfo, modInverse, pkcs1v15Pad, rsaKeyFromNed, rsaModulusLength, rsaPrivate, type RsaPrivateKey } from './rsa.ts';
 
 /** An EC private key on the card. */
@@ -63,10 +64,13 @@ export function curveOf(key: EcCardKey): EcCurve {
   return ecCurveByName(key.curve);
 }
 
-/** The 7F49 public-key TLV of a card key, with the given algorithm OID (default: the key type's). */
+/**
+ * The 7F49 public-key TLV of a card key, with the given algorithm OID (default: the key type's):
+ * EC with full-length domain parameters, RSA as modulus and exponent (protocol/dkek/cvc.ts).
+ */
 export function publicKeyTemplate(key: EcCardKey | RsaCardKey, oid?: Uint8Array): Uint8Array {
-  if (key.kind === 'ec') return ecPublicKeyTemplate(curveOf(key), key.q, oid ?? OID_TA_ECDSA_SHA256);
-  return rsaPublicKeyTemplate(key.rsa.n, key.rsa.e, oid ?? OID_TA_RSA_V15_SHA256);
+  if (key.kind === 'ec') return encodeCvPublicKey({ type: 'ec', curve: key.curve, point: key.q, algorithm: oid ?? TA_ECDSA_SHA256 });
+  return encodeCvPublicKey({ type: 'rsa', modulus: bigIntToBytes(key.rsa.n), exponent: bigIntToBytes(key.rsa.e), algorithm: oid ?? TA_RSA_V15_SHA256 });
 }
 
 /**
@@ -76,7 +80,7 @@ export function publicKeyTemplate(key: EcCardKey | RsaCardKey, oid?: Uint8Array)
  */
 export function cvSigner(key: EcCardKey | RsaCardKey, rng: (n: number) => Uint8Array): CvSigner {
   return (data: Uint8Array): Uint8Array => {
-    const digest = cvDigest(data);
+    const digest = sha256(data);
     if (key.kind === 'ec') {
       return curveOf(key).impl.sign(digest, key.d, { prehash: false, lowS: false, format: 'compact', extraEntropy: rng(32) });
     }

@@ -12,6 +12,7 @@ import { findTlv, readAllTlvs } from '../../protocol/der.ts';
 import { ecCurveByName } from '../../protocol/dkek/ec-curve.ts';
 import { decryptKeyBlob, parseKeyBlob } from '../../protocol/dkek/key-blob.ts';
 import { combineShares } from '../../protocol/dkek/dkek.ts';
+import { decodeCvCertificates, decodeCvRequest, serialFromChr, verifyCvCertificate, verifyCvRequest } from '../../protocol/dkek/cvc.ts';
 import type { SimulatedCard } from '../../app/simulator/card-os.ts';
 import {
   cmd,
@@ -281,5 +282,41 @@ describe('WRAP KEY → UNWRAP KEY', () => {
     assert.equal(parseKeyBlob(expectSw(card, wrapKey(2), 0x9000)).keyType, 5);
     expectSw(card, '00E4020002C401', 0x9000);
     expectSw(card, wrapKey(1), 0x6a82, 'Pico needs the PRKD to wrap');
+  });
+});
+
+describe('device certificates and requests decode with protocol/dkek/cvc.ts', () => {
+  it('sc-hsm: EF 2F02 = C_DevAut issued by a self-signed DICA; the serial OpenSC derives is DESIM + 6 digits', () => {
+    const card = readyCard();
+    const [devAut, dica] = decodeCvCertificates(readEf(card, 0x2f02));
+    assert.ok(devAut && dica);
+    assert.equal(devAut.chr, card.deviceChr);
+    assert.match(serialFromChr(devAut.chr), /^DESIM\d{6}$/);
+    assert.equal(devAut.car, dica.chr);
+    assert.equal(devAut.publicKey.curve, 'brainpoolP256r1');
+    assert.ok(verifyCvCertificate(dica, dica.publicKey), 'DICA self-signed');
+    assert.ok(verifyCvCertificate(devAut, dica.publicKey), 'C_DevAut issued by the DICA');
+    const req = decodeCvRequest(expectSw(card, keygenEcApdu(1, ecCurveByName('P-256')), 0x9000));
+    assert.deepEqual(verifyCvRequest(req, devAut.publicKey), { inner: true, outer: true });
+    assert.equal(req.outerCar, card.deviceChr);
+  });
+
+  it('pico: a single self-signed secp256k1 C_DevAut with the firmware CHR and dates, like the trace', () => {
+    const card = readyCard('pico');
+    const certs = decodeCvCertificates(readEf(card, 0x2f02));
+    assert.equal(certs.length, 1);
+    const c = certs[0]!;
+    assert.deepEqual([c.chr, c.car, c.publicKey.curve, c.effectiveDate, c.expirationDate], ['ESPICOHSMTR00001', 'ESPICOHSMTR00001', 'secp256k1', '230321', '701231']);
+    assert.ok(verifyCvCertificate(c, c.publicKey));
+    const ce00 = decodeCvRequest(readEf(card, 0xce00));
+    assert.deepEqual(verifyCvRequest(ce00, c.publicKey), { inner: true, outer: true });
+    const rsa = decodeCvRequest(expectSw(card, keygenRsaApdu(2), 0x9000));
+    assert.deepEqual(verifyCvRequest(rsa, c.publicKey), { inner: true, outer: true });
+  });
+
+  it('GENERATE refuses a template CAR or CHR that is not 1..16 printable characters (6A80)', () => {
+    const card = readyCard();
+    expectSw(card, keygenEcApdu(1, ecCurveByName('P-256'), 'X'.repeat(17)), 0x6a80);
+    expectSw(card, keygenEcApdu(1, ecCurveByName('P-256'), '\u0001BAD'), 0x6a80);
   });
 });
