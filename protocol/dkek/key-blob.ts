@@ -415,6 +415,7 @@ export function decryptKeyBlob(blob: Uint8Array, dkek: Uint8Array): DecryptedKey
           d.length === curve.orderLength;
         ecComponents = full ? 'full' : 'minimal';
         const dFull = bigIntToBytes(bytesToBigInt(d), curve.orderLength);
+        wipe(d); // the returned key holds its own full-length copy
         key = { type: 'ec', curve: curve.name, d: dFull, q: qFull };
         if (keySize !== curve.bits && keySize !== curve.fieldLength * 8) {
           warnings.push(`key size field says ${keySize} bits for ${curve.name}`);
