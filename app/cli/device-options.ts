@@ -206,12 +206,12 @@ export function readPinFile(path: string, what: string): Uint8Array {
 
 /**
  * Opens the card the flags name and selects the SmartCard-HSM applet. Writes one line naming the
- * device to stderr (stdout stays clean for --json).
+ * device to stderr (stdout stays clean for --json) unless `announce` is false.
  *
  * @throws CeremonyError device NO_CARD when `changesCard` and selection fell back to the simulator
  *   without --sim; usage REHEARSAL_SECRETS_REAL_DEVICE; everything openDevice and SELECT throw
  */
-export async function openCard(flags: DeviceFlags, io: CliIo, opts: { changesCard: boolean; secrets?: DeviceSecrets }): Promise<CardSession> {
+export async function openCard(flags: DeviceFlags, io: CliIo, opts: { changesCard: boolean; secrets?: DeviceSecrets; announce?: boolean }): Promise<CardSession> {
   const flavor = parseFlavor(flags.flavor);
   if (!flags.sim && (flags['sim-state'] !== undefined || flavor !== undefined)) {
     throw usageError('USAGE', '--sim-state and --flavor go with --sim', { hint: 'add --sim to use the built-in simulator' });
@@ -234,7 +234,7 @@ export async function openCard(flags: DeviceFlags, io: CliIo, opts: { changesCar
     }
     opts.secrets?.checkDevice(device);
     if (testOnlyDeviceHooks.wrapTransport) transport = testOnlyDeviceHooks.wrapTransport(transport);
-    io.stderr.write(`device: ${device.description}\n`);
+    if (opts.announce !== false) io.stderr.write(`device: ${device.description}\n`);
     if (device.simulated && flags.sim && flags['sim-state'] === undefined && opts.changesCard) {
       io.stderr.write('hsm-ceremony: note: this simulated card lives in memory; what this command changes is gone when it ends (use --sim-state FILE to keep it)\n');
     }

@@ -23,7 +23,7 @@ export interface InspectionCheck {
   /** what was checked, in words */
   name: string;
   ok: boolean | null;
-  /** public detail: values compared, or why it was not checked */
+  /** public detail: values compared, or why it was not checked; empty when there is nothing to add */
   detail: string;
 }
 
@@ -94,7 +94,7 @@ export function inspectBackup(file: Uint8Array, o: { dkek?: Uint8Array | undefin
         if (isCeremonyError(e) && e.code === 'MAC_MISMATCH') {
           checks.push({ code: 'MAC_MISMATCH', name: 'blob authentic (CMAC verified)', ok: false, detail: 'the CMAC does not match: the blob was altered or damaged' });
         } else if (isCeremonyError(e)) {
-          checks.push({ code: 'MAC_MISMATCH', name: 'blob authentic (CMAC verified)', ok: true, detail: 'verified' });
+          checks.push({ code: 'MAC_MISMATCH', name: 'blob authentic (CMAC verified)', ok: true, detail: '' });
           checks.push({ code: e.code, name: 'key data readable', ok: false, detail: e.message });
         } else {
           throw e;
@@ -102,17 +102,17 @@ export function inspectBackup(file: Uint8Array, o: { dkek?: Uint8Array | undefin
       }
       if (d) {
         try {
-          checks.push({ code: 'MAC_MISMATCH', name: 'blob authentic (CMAC verified)', ok: true, detail: 'verified' });
+          checks.push({ code: 'MAC_MISMATCH', name: 'blob authentic (CMAC verified)', ok: true, detail: '' });
           decrypted = { keySize: d.keySize, key: describeKey(d), padding: d.padding };
           warnings.push(...d.warnings.filter((w) => !warnings.includes(w)));
           const consistent = blobKeyConsistent(d.key);
-          checks.push({ code: 'KEY_INCONSISTENT', name: 'private key consistent with its public part', ok: consistent, detail: consistent ? 'yes' : 'the decrypted key does not fit together' });
+          checks.push({ code: 'KEY_INCONSISTENT', name: 'private key consistent with its public part', ok: consistent, detail: consistent ? '' : 'the decrypted key does not fit together' });
           const same = samePublic(d, certificate);
           checks.push({
             code: 'PUBLIC_KEY_MISMATCH',
             name: 'certificate holds this key\'s public key',
             ok: same,
-            detail: same === null ? 'not checked: the backup has no readable public key' : same ? 'yes' : `the certificate holds another key (${certificate?.publicKey ? describePublicKey(certificate.publicKey) : '?'})`,
+            detail: same === null ? 'not checked: the backup has no readable public key' : same ? '' : `the certificate holds another key (${certificate?.publicKey ? describePublicKey(certificate.publicKey) : '?'})`,
           });
         } finally {
           wipeBlobKey(d.key);

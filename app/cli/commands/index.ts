@@ -1,6 +1,15 @@
 import type { Command } from '../command.ts';
 import { shareCreate } from './share-create.ts';
 import { shareVerify } from './share-verify.ts';
+import { shareImport } from './share-import.ts';
+import { status } from './status.ts';
+import { init } from './init.ts';
+import { keys } from './keys.ts';
+import { backup } from './backup.ts';
+import { restore } from './restore.ts';
+import { inspect } from './inspect.ts';
+import { pinChange, pinChangeSo, pinUnblock } from './pin.ts';
+import { demo } from './demo.ts';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [shareCreate, shareVerify];
+export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo];
