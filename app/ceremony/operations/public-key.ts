@@ -4,18 +4,21 @@
  * wrap file, spec §4) holds one of:
  *
  * - a CV request `67 { 7F21 { 7F4E body, 5F37 sig }, 42 CAR, 5F37 outer sig }` (after key
- *   generation, spec §9), or a CV certificate `7F21 { 7F4E, 5F37 }`: the body's `7F49` public key
- *   template holds `06` the TA algorithm OID, and for EC `81` P, `82` A, `83` B, `84` G, `85` N,
- *   `86` the point, `87` cofactor; for RSA `81` modulus, `82` exponent (BSI TR-03110 part 3 D.3);
- * - an X.509 certificate `30 { tbsCertificate … }` whose subjectPublicKeyInfo names an EC curve by
- *   OID or is rsaEncryption.
+ *   generation, spec §9), or a CV certificate `7F21 { 7F4E, 5F37 }` — decoded by
+ *   protocol/dkek/cvc.ts; an EC key whose domain parameters are inherited from a CA has no known
+ *   curve here and gives no public key;
+ * - an X.509 certificate `30 { tbsCertificate … }` (holder from protocol/dkek/x509.ts) whose
+ *   subjectPublicKeyInfo names an EC curve by OID or is rsaEncryption.
  *
  * Decoding is strict about structure and returns null for what it does not recognise, so callers
  * can say "no public key in the backup" instead of failing.
  */
-import { readAllTlvs, readTlv, findTlv, decodeOid, type Tlv } from '../../../protocol/der.ts';
-import { findEcCurve, ecCurveByOid, normalizePoint, splitPoint, type EcCurve } from '../../../protocol/dkek/ec-curve.ts';
+import { readAllTlvs, readTlv, decodeOid, type Tlv } from '../../../protocol/der.ts';
+import { ecCurveByName, ecCurveByOid, normalizePoint, splitPoint, type EcCurve } from '../../../protocol/dkek/ec-curve.ts';
+import { decodeCvCertificate, decodeCvRequest, type CvPublicKey } from '../../../protocol/dkek/cvc.ts';
+import { decodeX509 } from '../../../protocol/dkek/x509.ts';
 import { toHex } from '../../../protocol/bytes.ts';
+import { isCeremonyError } from '../../../protocol/errors.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 export type PublicKey =
@@ -31,12 +34,6 @@ export interface CertificateInfo {
 
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
-const OID_CN = '2.5.4.3';
-/** id-TA-ECDSA (0.4.0.127.0.7.2.2.2.2) and id-TA-RSA (…2.2.2.1) prefixes, content bytes. */
-const TA_ECDSA = '04007f000702020202';
-const TA_RSA = '04007f000702020201';
-
-const text = new TextDecoder('utf-8', { fatal: false });
 
 function kids(t: Tlv | undefined): Tlv[] {
   if (!t || !t.constructed) return [];
@@ -71,21 +68,9 @@ function ecKey(curve: EcCurve | undefined, point: Uint8Array | undefined): Publi
   }
 }
 
-function fromCvPublicKey(template: Tlv | undefined): PublicKey | null {
-  const f = kids(template);
-  const oid = findTlv(f, 0x06);
-  if (!oid) return null;
-  const o = toHex(oid.value);
-  const v = (tag: number) => findTlv(f, tag)?.value;
-  if (o.startsWith(TA_ECDSA)) {
-    const point = v(0x86);
-    return ecKey(findEcCurve({ p: v(0x81), a: v(0x82), b: v(0x83), g: v(0x84), n: v(0x85) }), point);
-  }
-  if (o.startsWith(TA_RSA)) {
-    const n = v(0x81);
-    const e = v(0x82);
-    return n && e ? rsaKey(n, e) : null;
-  }
+function fromCvPublicKey(k: CvPublicKey): PublicKey | null {
+  if (k.type === 'ec') return k.curve ? ecKey(ecCurveByName(k.curve), k.point) : null;
+  if (k.type === 'rsa') return k.modulus && k.exponent ? rsaKey(k.modulus, k.exponent) : null;
   return null;
 }
 
@@ -108,8 +93,9 @@ function fromSpki(spki: Tlv | undefined): PublicKey | null {
 }
 
 /**
- * Decodes a certificate TLV (CV request, CV certificate or X.509): its holder and public key.
- * Returns null when the bytes are none of these.
+ * Decodes a certificate TLV (CV request, CV certificate or X.509) with the shared decoders
+ * (protocol/dkek/cvc.ts, x509.ts): its holder and public key. Returns null when the bytes are
+ * none of these or are malformed.
  */
 export function decodeCertificate(cert: Uint8Array): CertificateInfo | null {
   let outer: Tlv;
@@ -119,26 +105,23 @@ export function decodeCertificate(cert: Uint8Array): CertificateInfo | null {
     return null;
   }
   try {
-    if (outer.tag === 0x67 || outer.tag === 0x7f21) {
-      const cvc = outer.tag === 0x67 ? findTlv(kids(outer), 0x7f21) : outer;
-      const body = kids(findTlv(kids(cvc), 0x7f4e));
-      const chr = findTlv(body, 0x5f20);
-      return { kind: outer.tag === 0x67 ? 'cv-request' : 'cv-certificate', holder: chr ? text.decode(chr.value) : null, publicKey: fromCvPublicKey(findTlv(body, 0x7f49)) };
+    if (outer.tag === 0x67) {
+      const r = decodeCvRequest(cert);
+      return { kind: 'cv-request', holder: r.request.chr, publicKey: fromCvPublicKey(r.request.publicKey) };
+    }
+    if (outer.tag === 0x7f21) {
+      const c = decodeCvCertificate(cert);
+      return { kind: 'cv-certificate', holder: c.chr, publicKey: fromCvPublicKey(c.publicKey) };
     }
     if (outer.tag === 0x30) {
+      const x = decodeX509(cert);
       const tbs = kids(kids(outer)[0]);
       const start = tbs[0]?.tag === 0xa0 ? 1 : 0;
-      let holder: string | null = null;
-      for (const rdn of kids(tbs[start + 4])) {
-        for (const atv of kids(rdn)) {
-          const [oid, value] = kids(atv);
-          if (oid?.tag === 0x06 && value && decodeOid(oid.value) === OID_CN) holder = text.decode(value.value);
-        }
-      }
-      return { kind: 'x509', holder, publicKey: fromSpki(tbs[start + 5]) };
+      return { kind: 'x509', holder: x.subjectCn ?? null, publicKey: fromSpki(tbs[start + 5]) };
     }
-  } catch {
-    return null;
+  } catch (e) {
+    if (isCeremonyError(e) || e instanceof RangeError) return null;
+    throw e;
   }
   return null;
 }
