@@ -23,12 +23,17 @@ export interface SecretsFile {
   soPin?: Uint8Array;
   /** keyed by share file base name, e.g. "s1.pbe" */
   shares: Map<string, ShareSecret>;
+  /**
+   * Rehearsal sign-offs (docs/secrets-file.md, "Rehearsal sign-offs"): person name → true (signs)
+   * or false (declines). Only a rehearsal file may hold them; on the day people sign in person.
+   */
+  signOffs: Map<string, boolean>;
   /** secrets for one share file, looked up by its base name */
   forShareFile(file: string): ShareSecret | undefined;
   wipe(): void;
 }
 
-const TOP_KEYS = new Set(['rehearsal', 'pin', 'soPin', 'shares', 'comment']);
+const TOP_KEYS = new Set(['rehearsal', 'pin', 'soPin', 'shares', 'signOffs', 'comment']);
 
 /**
  * Checks that a file holding secrets can be read only by its owner (mode 0600 or stricter).
@@ -118,10 +123,23 @@ export function loadSecretsFile(path: string, cwd: string): SecretsFile {
       shares.set(name, secret);
     }
   }
+  const signOffs = new Map<string, boolean>();
+  const signOffsNode = top.signOffs;
+  if (signOffsNode !== undefined) {
+    if (!rehearsal) throw bad('signOffs', 'only a rehearsal file ("rehearsal": true) may sign off; on the day, people sign off in person');
+    if (signOffsNode === null || typeof signOffsNode !== 'object' || Array.isArray(signOffsNode) || signOffsNode instanceof Uint8Array) {
+      throw bad('signOffs', 'must be an object keyed by person name');
+    }
+    for (const [name, v] of Object.entries(signOffsNode)) {
+      if (typeof v !== 'boolean') throw bad(`signOffs.${name}`, 'must be true (signs) or false (declines)');
+      signOffs.set(name, v);
+    }
+  }
   const file: SecretsFile = {
     path: abs,
     rehearsal,
     shares,
+    signOffs,
     forShareFile: (f) => shares.get(basename(f)),
     wipe: () => wipeSecretJson(tree),
   };

@@ -10,6 +10,7 @@ import { restore } from './restore.ts';
 import { inspect } from './inspect.ts';
 import { pinChange, pinChangeSo, pinUnblock } from './pin.ts';
 import { demo } from './demo.ts';
+import { planCheck } from './plan-check.ts';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo];
+export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck];
