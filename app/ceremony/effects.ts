@@ -1,0 +1,20 @@
+/**
+ * Effects: what the reducer asks the outside world to do. They are data; the effect runner
+ * (effect-runner.ts) performs them and reports back as events (docs/ceremony-state-machine.md §4).
+ */
+import type { JobSpec, ShareSecretRef } from './jobs.ts';
+import type { SecretRef } from './secret-vault.ts';
+
+export type Effect =
+  /** start a job; its events carry the same id */
+  | { type: 'start-job'; id: number; job: JobSpec }
+  /** answer a job's `share-secret` request */
+  | { type: 'supply-secret'; id: number; secret: ShareSecretRef }
+  /** ask a job to stop at its next safe point (it still ends with job-done or job-failed) */
+  | { type: 'cancel-job'; id: number }
+  /** wipe secrets the flow no longer needs */
+  | { type: 'wipe'; refs: SecretRef[] }
+  /** erase the terminal, scrollback included (after a share was shown to its custodian) */
+  | { type: 'clear-screen' }
+  /** end the session: print the summary lines after the interface is gone, exit with `code` */
+  | { type: 'exit'; code: number; summary: string[] };
