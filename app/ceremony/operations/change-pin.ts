@@ -5,7 +5,7 @@
  * tries are left, in words.
  */
 import type { PinStatus, SmartCardHsm } from '../../card/sc-hsm.ts';
-import { CardError, isCardError } from '../../card/status-words.ts';
+import { CardError } from '../../card/status-words.ts';
 import { checkUserPin } from '../../card/initialize-options.ts';
 import { parseSoPin } from '../../card/initialize-options.ts';
 import { checkFailed, deviceError } from '../../../protocol/errors.ts';
@@ -15,11 +15,10 @@ import { UNBLOCK_HINT } from './login.ts';
 const SO_BLOCKED_HINT = "a blocked SO-PIN cannot be unblocked; only the vendor's tools can reset such a device";
 
 function wrongPin(e: unknown, what: 'user PIN' | 'SO-PIN'): unknown {
-  if (!(e instanceof CardError) || e.triesLeft === null) {
-    if (isCardError(e, 0x6983)) return deviceError(what === 'user PIN' ? 'PIN_BLOCKED' : 'SO_PIN_BLOCKED', `the ${what} is blocked`, { hint: what === 'user PIN' ? UNBLOCK_HINT : SO_BLOCKED_HINT });
-    return e;
-  }
-  const n = e.triesLeft;
+  if (!(e instanceof CardError)) return e;
+  // the PIN was usable just before (requireUsable), so 69 83 now means this entry used the last try
+  const n = e.sw === 0x6983 ? 0 : e.triesLeft;
+  if (n === null) return e;
   const code = what === 'user PIN' ? 'WRONG_PIN' : 'WRONG_SO_PIN';
   if (n === 0) {
     return checkFailed(code, `the ${what} is wrong, and that was the last try: it is now blocked`, { hint: what === 'user PIN' ? UNBLOCK_HINT : SO_BLOCKED_HINT, detail: { triesLeft: 0 } });

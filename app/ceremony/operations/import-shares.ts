@@ -125,7 +125,7 @@ export async function importShares(hsm: SmartCardHsm, shares: readonly ShareToIm
   }
   o.onEvent?.({ kind: 'status', status });
   if (status.total === 0) {
-    throw usageError('NO_SHARES_EXPECTED', 'the device made its own random DKEK and takes no shares', {
+    throw usageError('NO_SHARES_EXPECTED', 'the device expects no DKEK shares (it has a random DKEK made by the device, or none)', {
       hint: 'to use DKEK shares, re-initialise it with --dkek-shares N',
     });
   }

@@ -44,7 +44,10 @@ export async function loginUser(hsm: SmartCardHsm, pin: Uint8Array): Promise<voi
         detail: { triesLeft: n },
       });
     }
-    if (isCardError(e, 0x6983)) throw deviceError('PIN_BLOCKED', 'the user PIN is blocked: no tries are left', { hint: UNBLOCK_HINT });
+    if (isCardError(e, 0x6983)) {
+      // tries were left a moment ago: this wrong PIN used the last one (some cards answer 69 83, not 63 C0)
+      throw checkFailed('WRONG_PIN', 'the user PIN is wrong, and that was the last try: the PIN is now blocked', { hint: UNBLOCK_HINT, detail: { triesLeft: 0 } });
+    }
     throw e;
   }
 }

@@ -114,15 +114,16 @@ ${DEVICE_OPTIONS_HELP}`,
         }),
       );
       if (values.json) {
-        io.stdout.write(JSON.stringify({ initialized: true, device: card.device.description, keysErased: result.survey.keyRefs.length, dkek: result.dkek, retryCounter, label: values.label ?? null }) + '\n');
+        io.stdout.write(JSON.stringify({ initialized: true, device: card.device.description, keysErased: result.survey.keyRefs.length, dkekMode: dkekShares === null ? 'none' : dkekShares === 0 ? 'random' : 'shares', dkek: result.dkek, retryCounter, label: values.label ?? null }) + '\n');
         return 0;
       }
       const out = [`Device initialised (${card.device.description})`];
       if (result.survey.keyRefs.length > 0) out.push(`  keys erased        : ${result.survey.keyRefs.length}`);
       out.push(`  user PIN tries     : ${retryCounter}`);
       if (values.label !== undefined) out.push(`  label              : ${values.label}`);
-      if (!result.dkek) out.push('  DKEK               : none (keys on this device can never be backed up)');
-      else if (result.dkek.total === 0) out.push(`  DKEK               : random, made by the device${result.dkek.kcv ? `, KCV ${result.dkek.kcv}` : ''}`);
+      // what was asked decides the wording: a device answers "0 shares" both without a DKEK and with a random one
+      if (dkekShares === null) out.push('  DKEK               : none (keys on this device can never be backed up)');
+      else if (dkekShares === 0 || !result.dkek) out.push(`  DKEK               : random, made by the device${result.dkek?.kcv ? `, KCV ${result.dkek.kcv}` : ''}`);
       else out.push(`  DKEK shares        : ${result.dkek.total} expected; import them with: hsm-ceremony share import FILE…`);
       io.stdout.write(out.join('\n') + '\n');
       return 0;

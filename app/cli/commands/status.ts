@@ -38,7 +38,8 @@ export function formatStatus(s: DeviceStatus, card: Pick<CardSession, 'device' |
   if (!s.dkek) {
     field('DKEK', 'none (initialised without DKEK shares: keys cannot be backed up)');
   } else {
-    field('DKEK shares', s.dkek.total === 0 ? '0 (random DKEK made by the device)' : String(s.dkek.total));
+    // "0 shares" is what a device answers both for a random DKEK and for none; only a KCV tells them apart
+    field('DKEK shares', s.dkek.total === 0 ? (s.dkek.kcv ? '0 (random DKEK made by the device)' : '0 (no DKEK, or a random one whose KCV is not shown)') : String(s.dkek.total));
     if (s.dkek.outstanding > 0) lines.push(`DKEK import pending, ${s.dkek.outstanding} share(s) still missing`);
     else if (s.dkek.kcv) field('DKEK key check value', s.dkek.kcv);
     else field('DKEK key check value', s.loggedIn ? 'not shown by the device' : 'not shown until the user PIN is verified (give --pin-file, the secrets file or --login)');
