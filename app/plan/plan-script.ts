@@ -173,19 +173,16 @@ export function renderScript(plan: Plan, o: ScriptOptions): string[] {
     ? 'the built-in simulator (a rehearsal: no real key is made or kept)'
     : `the card in the reader whose name contains "${plan.device.reader}"`;
   const expected = [plan.device.serial ? `serial ${plan.device.serial}` : '', plan.device.firmware ? `firmware ${plan.device.firmware}` : ''].filter(Boolean).join(', ');
-  const roles = [
-    r.operator ? `operator ${r.operator}` : '',
-    r.securityOfficer ? `security officer ${r.securityOfficer}` : '',
-    `custodians ${list(r.custodians)}`,
-    r.witnesses && r.witnesses.length > 0 ? `witnesses ${list(r.witnesses)}` : 'no witnesses',
-  ].filter(Boolean);
   const lines: string[] = [
     `CEREMONY SCRIPT: ${plan.name}`,
-    `plan file    : ${o.fileName}`,
-    `plan SHA-256 : ${groupHex(o.sha256)}`,
-    `device       : ${device}${expected ? `; expected ${expected}` : ''}`,
-    `roles        : ${roles.join('; ')}`,
+    `plan file        : ${o.fileName}`,
+    `plan SHA-256     : ${groupHex(o.sha256)}`,
+    `device           : ${device}${expected ? `; expected ${expected}` : ''}`,
   ];
+  if (r.operator) lines.push(`operator         : ${r.operator}`);
+  if (r.securityOfficer) lines.push(`security officer : ${r.securityOfficer}`);
+  lines.push(`custodians       : ${list(r.custodians)}`);
+  lines.push(`witnesses        : ${r.witnesses && r.witnesses.length > 0 ? list(r.witnesses) : 'none'}`);
   if (plan.description) lines.push('', ...wrap(plan.description.trim(), width, ''));
   lines.push('');
   const numWidth = String(plan.steps.length).length;

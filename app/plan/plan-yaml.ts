@@ -77,6 +77,8 @@ export function readPlanSource(bytes: Uint8Array): PlanSource {
     issue('PLAN_YAML', [], p.line, p.column, YAML_MESSAGES[e.code] ?? `not valid YAML: ${lowerFirst(e.message)}`);
   }
 
+  // `parent` is where to point when the path does not exist (a missing field): the key that
+  // names the enclosing mapping, or the enclosing node itself
   const locateNode = (path: PlanPath): { node: YamlNode | null; key: YamlNode | null; parent: YamlNode | null } => {
     let node: unknown = doc.contents;
     let key: YamlNode | null = null;
@@ -84,13 +86,13 @@ export function readPlanSource(bytes: Uint8Array): PlanSource {
     for (const seg of path) {
       if (isMap(node) && typeof seg === 'string') {
         const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg);
-        if (!pair) return { node: null, key: null, parent: node };
+        if (!pair) return { node: null, key: null, parent: key ?? node };
         parent = node;
         key = pair.key as YamlNode;
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number') {
         const item = node.items[seg];
-        if (item === undefined) return { node: null, key: null, parent: node };
+        if (item === undefined) return { node: null, key: null, parent: key ?? node };
         parent = node;
         key = null;
         node = item;
@@ -122,14 +124,14 @@ export function readPlanSource(bytes: Uint8Array): PlanSource {
     const n = node as YamlNode;
     const at = pos(n.range?.[0]);
     if (isAlias(node)) {
-      issue('PLAN_YAML_ALIAS', path, at.line, at.column, 'YAML aliases (*name) are not allowed: write the value out where it applies, so reviewers see it');
+      issue('PLAN_YAML_ALIAS', path, at.line, at.column, 'aliases (*name) are not allowed in a plan: write the value out where it applies, so reviewers see it');
       return;
     }
     if ('anchor' in n && n.anchor) {
-      issue('PLAN_YAML_ALIAS', path, at.line, at.column, 'YAML anchors (&name) are not allowed: write each value out where it applies');
+      issue('PLAN_YAML_ALIAS', path, at.line, at.column, 'anchors (&name) are not allowed in a plan: write each value out where it applies');
     }
     if ('tag' in n && n.tag) {
-      issue('PLAN_YAML_TAG', path, at.line, at.column, `YAML tags (${n.tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed in a plan`);
+      issue('PLAN_YAML_TAG', path, at.line, at.column, `tags (${n.tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed in a plan: plain values only`);
     }
     if (isMap(node)) {
       for (const pair of node.items) {
