@@ -90,7 +90,12 @@ export function progressText(status: { total: number; outstanding: number }): st
 function withProgress(e: unknown, status: DkekStatus): unknown {
   if (!isCeremonyError(e)) return e;
   const where = progressText(status);
-  const hint = status.outstanding > 0 && status.outstanding < status.total ? `${e.hint ?? ''}${e.hint ? '; ' : ''}the shares imported so far stay on the device: import the remaining ones to complete the DKEK` : e.hint;
+  let hint = e.hint;
+  if (status.outstanding > 0 && status.outstanding < status.total) {
+    // some shares are on the device: a hint saying "nothing was changed" (a cancelled prompt) is wrong here
+    const rest = 'the shares imported so far stay on the device: import the remaining ones to complete the DKEK';
+    hint = e.hint && !e.hint.includes('nothing was changed') ? `${e.hint}; ${rest}` : rest;
+  }
   return new CeremonyError(e.kind, e.code, `${e.message} (${where})`, { ...(hint ? { hint } : {}), detail: { ...(e.detail ?? {}), total: status.total, outstanding: status.outstanding }, cause: e });
 }
 
