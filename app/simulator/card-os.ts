@@ -47,7 +47,7 @@ import {
   PREFIX_PRKD,
   PREFIX_PROTECTED_DATA,
 } from './file-system.ts';
-import { picoUserKeyPrkd } from './firmware-prkd.ts';
+import { encodePicoPrkd } from '../../protocol/dkek/prkd.ts';
 import { cvSigner, fromBlobKey, generateEcKey, keySizeBits, publicKeyTemplate, toBlobKey, type CardKey, type EcCardKey, type RsaCardKey } from './keys.ts';
 import { absentPin, checkPin, pinCheckSw, pinStatusSw, setPin, SO_PIN_RETRIES, type PinState } from './pins.ts';
 import { generateRsaKey, RSA_KEY_SIZES } from './rsa.ts';
@@ -843,7 +843,7 @@ export class SimulatedCard {
     if (old) wipeKey(old);
     const stored: CardKey = { ...key, algorithms: decrypted.allowedAlgorithms.slice(), exportable: true };
     this.#keys.set(ref, stored);
-    this.#files.put((PREFIX_PRKD << 8) | ref, picoUserKeyPrkd(key.kind, keySizeBits(key), ref));
+    this.#files.put((PREFIX_PRKD << 8) | ref, encodePicoPrkd({ keyType: key.kind, keySize: keySizeBits(key), keyReference: ref }));
     this.#files.put((PREFIX_EE_CERT << 8) | ref, this.#keyRequest(key, this.#deviceChr, this.#deviceChr, undefined));
     if (staged && !pico) this.#files.delete(FID_UNWRAP_STAGING);
     this.#changed();
@@ -907,7 +907,7 @@ export class SimulatedCard {
     if (old) wipeKey(old);
     this.#keys.set(ref, { ...key, algorithms: allowed.slice(), exportable: true });
     if (this.flavor === 'pico') {
-      this.#files.put((PREFIX_PRKD << 8) | ref, picoUserKeyPrkd(key.kind, keySizeBits(key), ref));
+      this.#files.put((PREFIX_PRKD << 8) | ref, encodePicoPrkd({ keyType: key.kind, keySize: keySizeBits(key), keyReference: ref }));
       this.#files.put((PREFIX_EE_CERT << 8) | ref, response);
     }
     this.#changed();

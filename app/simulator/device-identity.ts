@@ -20,7 +20,7 @@ import { fromHex, utf8, wipe } from '../../protocol/bytes.ts';
 import { encodeTlv } from '../../protocol/der.ts';
 import { createDeviceCertificates, encodeAuthenticatedCvRequest, encodeCvBody, ROLE_DEVICE, signCvBody } from '../../protocol/dkek/cvc.ts';
 import { FID_DEVICE_CERTIFICATES, FID_EF_DIR, FID_TOKEN_INFO } from './file-system.ts';
-import { firmwarePrkd } from './firmware-prkd.ts';
+import { encodePicoPrkd } from '../../protocol/dkek/prkd.ts';
 import { cvSigner, generateEcKey, publicKeyTemplate, type EcCardKey } from './keys.ts';
 
 /** The SmartCard-HSM application identifier. */
@@ -72,7 +72,7 @@ export function manufactureDevice(flavor: 'sc-hsm' | 'pico', rng: (n: number) =>
     files.set(FID_DEVICE_CERTIFICATES, signCvBody(body, sign));
     files.set(FID_EF_DIR, efDir('Pico-HSM'));
     files.set(FID_TOKEN_INFO, PICO_TOKEN_INFO);
-    files.set(0xc400, firmwarePrkd('ec', 256, new Uint8Array(20), utf8('ESPICOHSMTR')));
+    files.set(0xc400, encodePicoPrkd({ keyType: 'ec', keySize: 256, keyReference: 0, id: new Uint8Array(20), label: utf8('ESPICOHSMTR') }));
     const request = signCvBody(encodeCvBody({ car: PICO_DEVICE_CHR, publicKey: publicKeyTemplate(key), chr: PICO_DEVICE_CHR }), sign);
     files.set(0xce00, encodeAuthenticatedCvRequest(request, PICO_DEVICE_CHR, sign));
     return { key, chr: PICO_DEVICE_CHR, files };

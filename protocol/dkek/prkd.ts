@@ -194,20 +194,30 @@ export function encodeOpenscPrkd(opts: { keyType: 'ec' | 'rsa'; label: string; i
 }
 
 /**
- * The PRKD Pico HSM firmware writes itself after GENERATE ASYMMETRIC KEY PAIR and UNWRAP KEY: label
- * = the key reference in decimal, empty ID, no key reference, e.g. 29 bytes for an EC key at
- * reference 10 (spec §9; sizes match apdu-trace.txt: 1C for ref 1/EC, 1D for ref 10/EC, 1C for
- * ref 11/RSA). OpenSC and sc-hsm-tool then overwrite it.
+ * The PRKD Pico HSM firmware writes itself after GENERATE ASYMMETRIC KEY PAIR and UNWRAP KEY
+ * (firmware 6.6 `asn1_build_prkd_generic`): empty label, iD = the key reference in decimal ASCII,
+ * no key reference, e.g. 29 bytes for an EC key at reference 10 (spec §9 calls the decimal
+ * reference a label; the firmware source puts it in the iD — both give the sizes apdu-trace.txt
+ * shows: 1C for ref 1/EC, 1D for ref 10/EC, 1C for ref 11/RSA). OpenSC and sc-hsm-tool then
+ * overwrite it. `label` and `id` override the defaults (the device key's PRKD uses them).
  *
  * @throws {TypeError|RangeError} for an unknown key type, or reference or size out of range
  */
-export function encodePicoPrkd(opts: { keyType: 'ec' | 'rsa' | 'aes'; keyReference: number; keySize: number }): Uint8Array {
+export function encodePicoPrkd(opts: {
+  keyType: 'ec' | 'rsa' | 'aes';
+  keyReference: number;
+  keySize: number;
+  label?: Uint8Array;
+  id?: Uint8Array;
+}): Uint8Array {
   const { keyType } = opts;
   if (keyType !== 'ec' && keyType !== 'rsa' && keyType !== 'aes') throw new TypeError("keyType must be 'ec', 'rsa' or 'aes'");
-  const ref = checkSize(opts.keyReference, 'keyReference', 255);
+  const ref = opts.keyReference;
+  // 0 is the device authentication key, which also has a firmware-written PRKD
+  if (!Number.isInteger(ref) || ref < 0 || ref > 255) throw new RangeError('keyReference must be an integer 0..255');
   const size = checkSize(opts.keySize, 'keySize');
-  const common = encodeTlv(0x30, encodeTlv(0x0c, utf8(String(ref))));
-  const key = encodeTlv(0x30, encodeTlv(0x04), USAGE_PICO[keyType]);
+  const common = encodeTlv(0x30, encodeTlv(0x0c, opts.label ?? new Uint8Array(0)));
+  const key = encodeTlv(0x30, encodeTlv(0x04, opts.id ?? utf8(String(ref))), USAGE_PICO[keyType]);
   if (keyType === 'aes') {
     return encodeTlv(
       0xa8,

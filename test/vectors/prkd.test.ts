@@ -48,7 +48,7 @@ test('encodeOpenscPrkd reproduces what OpenSC wrote after keygen', () => {
   assert.equal(toHex(encodeOpenscPrkd({ keyType: 'rsa', label: 'r1', id: fromHex('02'), keyReference: 2, keySize: 2048 })), toHex(TRACE_R1));
 });
 
-test('encodePicoPrkd: decimal-reference label, empty ID; sizes as the trace FCPs show', () => {
+test('encodePicoPrkd: empty label, decimal-reference ID (firmware source); sizes as the trace FCPs show', () => {
   // FCP sizes after Pico keygen/unwrap: C4 01 = 0x1C (EC), C4 02 = 0x1B (RSA), C4 0A = 0x1D (EC), C4 0B = 0x1C (RSA).
   const cases: [('ec' | 'rsa'), number, number, number][] = [['ec', 1, 256, 0x1c], ['rsa', 2, 2048, 0x1b], ['ec', 10, 256, 0x1d], ['rsa', 11, 2048, 0x1c]];
   for (const [keyType, keyReference, keySize, len] of cases) {
@@ -56,13 +56,13 @@ test('encodePicoPrkd: decimal-reference label, empty ID; sizes as the trace FCPs
     assert.equal(p.length, len, `${keyType} ${keyReference}`);
     const d = decodePrkd(p);
     assert.equal(d.keyType, keyType);
-    assert.equal(d.label, String(keyReference));
-    assert.equal(d.idHex, '');
+    assert.equal(d.label, '');
+    assert.equal(d.idHex, Buffer.from(String(keyReference)).toString('hex'));
     assert.equal(d.keyReference, undefined);
     assert.equal(d.keySize, keySize);
   }
   const ec10 = encodePicoPrkd({ keyType: 'ec', keyReference: 10, keySize: 256 });
-  assert.equal(toHex(ec10), 'a01b' + '3004' + '0c023130' + '3007' + '0400' + '0303072080' + 'a10a300830020400020201' + '00');
+  assert.equal(toHex(ec10), 'a01b' + '3002' + '0c00' + '3009' + '04023130' + '0303072080' + 'a10a300830020400020201' + '00');
   const aes = decodePrkd(encodePicoPrkd({ keyType: 'aes', keyReference: 3, keySize: 256 }));
   assert.equal(aes.keyType, 'aes');
   assert.equal(aes.keySize, 256);
