@@ -1,5 +1,6 @@
 // Runs every *.test.ts / *.test.tsx below test/ with node's test runner. Node 20's `node --test DIR`
-// silently runs nothing, so the files are listed here explicitly.
+// silently runs nothing, so the files are listed here explicitly. Files run one at a time: the
+// interop suites share vpcd's two virtual readers, and the machine has two cores.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ if (files.length === 0) {
   console.error('no test files found below test/');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);
