@@ -3,6 +3,16 @@
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
+// Ink imports react-devtools-core (not a dependency) only when DEV=true; an ESM bundle would still
+// resolve it at load time, so it is replaced by an empty module.
+const noDevtools = {
+  name: 'no-react-devtools',
+  setup(b) {
+    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'empty' }));
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export default {};', loader: 'js' }));
+  },
+};
+
 const entries = {
   'hsm-ceremony': 'app/cli/main.ts',
   'hsm-custodian': 'custodian-client/main.ts',
@@ -21,6 +31,7 @@ await build({
   legalComments: 'none',
   // Optional native PC/SC bindings are loaded at run time only when present.
   external: ['smartcard', 'pcsclite'],
+  plugins: [noDevtools],
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __hsmCreateRequire } from 'node:module'; const require = __hsmCreateRequire(import.meta.url);",
   },

@@ -7,6 +7,7 @@ import { plural } from './state.ts';
 import { unfinishedInitialize } from './initialize-flow.ts';
 import { unfinishedCreateShares } from './create-shares-flow.ts';
 import { unfinishedImportShares } from './import-shares-flow.ts';
+import { unfinishedKeyFlow } from './key-flows.ts';
 
 function unfinished(s: CeremonyState): string[] {
   const sc = s.screen;
@@ -17,6 +18,12 @@ function unfinished(s: CeremonyState): string[] {
       return unfinishedCreateShares(sc);
     case 'import-shares':
       return unfinishedImportShares(s, sc);
+    case 'generate-key':
+    case 'backup':
+    case 'restore':
+      return unfinishedKeyFlow(sc);
+    case 'pins':
+      return sc.step === 'running' ? ['PINs: stopped while the device was being told; read the status to see the outcome'] : [];
     case 'verify-share':
       return sc.step === 'result' ? [] : ['verify share: not finished (nothing is written by it)'];
     default:

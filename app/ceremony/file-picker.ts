@@ -8,9 +8,16 @@ import type { Option, Prompt } from './state.ts';
 const FILE = 'file:';
 const TYPE = 'type-path';
 
-/** A choose prompt listing `files` (relative names), then "type a path", then `extra` options. */
-export function filePrompt(title: string, body: string[], files: readonly string[], extra: Option[] = []): Prompt {
-  const options: Option[] = files.slice(0, 9).map((f, i) => ({ value: FILE + f, key: String(i + 1), label: f }));
+/**
+ * A choose prompt listing `files` (relative names; the first nine, numbered 1-9), then "type a
+ * path", then `extra` options. Files in `disabled` stay listed (so numbers do not shift) but cannot
+ * be chosen, with the reason.
+ */
+export function filePrompt(title: string, body: string[], files: readonly string[], extra: Option[] = [], disabled: ReadonlyMap<string, string> = new Map()): Prompt {
+  const options: Option[] = files.slice(0, 9).map((f, i) => {
+    const why = disabled.get(f);
+    return { value: FILE + f, key: String(i + 1), label: f, ...(why ? { disabled: why } : {}) };
+  });
   options.push({ value: TYPE, key: 't', label: 'Type a path…', hint: files.length > 9 ? `${files.length - 9} more files are not listed` : 'a file elsewhere' });
   return { kind: 'choose', title, body: files.length === 0 ? [...body, 'No matching file in the working directory.'] : body, options: [...options, ...extra] };
 }

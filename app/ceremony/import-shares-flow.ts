@@ -39,13 +39,15 @@ export interface ImportSharesFlow {
   files: { path: string; name: string; sha256: string; progress: ShareProgress }[];
   job: number | null;
   /** custodians waiting to type, oldest first */
-  queue: JobRequest[];
+  queue: ShareRequest[];
   /** the custodian typing now */
-  entry: { request: JobRequest; state: ShareSecretEntry } | null;
+  entry: { request: ShareRequest; state: ShareSecretEntry } | null;
   /** secrets handed to the job (wiped by it) */
   pin: SecretRef | null;
   error: PublicError | null;
 }
+
+type ShareRequest = Extract<JobRequest, { kind: 'share-secret' }>;
 
 const TITLE = 'Import DKEK shares';
 
@@ -89,16 +91,18 @@ export function startImportShares(s: CeremonyState): Transition {
 }
 
 function choosePrompt(s: CeremonyState, f: ImportSharesFlow): Prompt {
-  const chosen = new Set(f.files.map((x) => x.path));
   const created = s.createdShares.map((c) => c.path);
-  const list = [...new Set([...created, ...f.candidates.map((c) => c)])].filter((p) => !chosen.has(p)).map((p) => relative(s, p));
+  const paths = [...new Set([...f.candidates, ...created])].sort();
+  const list = paths.map((p) => relative(s, p));
+  const disabled = new Map<string, string>();
+  f.files.forEach((x, i) => disabled.set(relative(s, x.path), `already chosen as share file ${i + 1}`));
   const n = f.files.length;
   const body = [
     ...f.files.map((x, i) => `${i + 1}. ${x.name}`),
     `Choose share file ${n + 1} of ${f.wanted}${n > 0 ? ', or start with the files chosen so far' : ''}.`,
   ];
   const extra = n > 0 ? [{ value: 'start', key: 's', label: `Start importing ${plural(n, 'file')}`, hint: n < f.wanted ? `${f.wanted - n} more can be imported later` : 'custodians type their secrets next' }] : [];
-  return filePrompt(`${TITLE}: share file ${n + 1} of ${f.wanted}`, body, list, extra);
+  return filePrompt(`${TITLE}: share file ${n + 1} of ${f.wanted}`, body, list, extra, disabled);
 }
 
 function relative(s: CeremonyState, p: string): string {
@@ -127,7 +131,9 @@ function setProgress(f: ImportSharesFlow, index: number, p: ShareProgress): Impo
 
 /** Starts the next waiting custodian's entry, if none is typing. */
 function nextCustodian(f: ImportSharesFlow): ImportSharesFlow {
-  if (f.entry || f.queue.length === 0) return { ...f, prompt: importingPrompt(f) };
+  // a custodian who is typing keeps their prompt (a new prompt object would reset the input)
+  if (f.entry) return f;
+  if (f.queue.length === 0) return { ...f, prompt: importingPrompt(f) };
   const [request, ...queue] = f.queue;
   const who = `Custodian ${request!.index + 1} of ${f.files.length}`;
   const { entry } = startEntry(request!.name, who);
@@ -167,11 +173,12 @@ export function reduceImportShares(s: CeremonyState, e: CeremonyEvent): Transiti
     const u = e.update;
     if (u.kind === 'share-deriving') return withFlow(s, refresh(setProgress(f, u.index, 'deriving')));
     if (u.kind === 'share-opened') return withFlow(s, refresh(setProgress(f, u.index, 'opened')));
+    if (u.kind !== 'share-imported') return done(s);
     const st = log(s, 'done', `DKEK share ${u.name} imported (fingerprint ${u.fingerprint}): ${u.imported} of ${u.total}, ${u.outstanding} outstanding`);
     const sha = f.files[u.index]?.sha256 ?? null;
     return withFlow({ ...st, importedShares: [...st.importedShares, { name: u.name, fingerprint: u.fingerprint, sha256: sha }] }, refresh(setProgress(f, u.index, 'imported')));
   }
-  if (f.job !== null && e.type === 'job-request' && e.id === f.job) {
+  if (f.job !== null && e.type === 'job-request' && e.id === f.job && e.request.kind === 'share-secret') {
     return withFlow(s, nextCustodian({ ...f, queue: [...f.queue, e.request] }));
   }
 

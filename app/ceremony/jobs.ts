@@ -83,7 +83,37 @@ export type JobSpec =
   | { kind: 'confirm-dkek'; pin?: SecretRef; expectKcv: string | null }
   | { kind: 'verify-share'; path: string; secret: ShareSecretRef }
   | { kind: 'list-keys' }
-  | { kind: 'inspect-backup'; path: string };
+  | { kind: 'inspect-backup'; path: string }
+  | { kind: 'generate-key'; keyRef: number; key: GeneratedKeyKind; label: string; pin?: SecretRef }
+  | { kind: 'backup'; keyRefs: number[]; dir: string; pin?: SecretRef }
+  | { kind: 'restore'; path: string; keyRef: number; pin?: SecretRef }
+  | { kind: 'change-pin'; change: PinChange; current: SecretRef; next: SecretRef };
+
+/** The key pairs the generate flow offers (rehearsal keys to back up and restore). */
+export type GeneratedKeyKind = 'ec-p256' | 'ec-p384' | 'rsa-2048';
+
+/** The three PIN changes: user PIN, unblock (reset) the user PIN with the SO-PIN, the SO-PIN. */
+export type PinChange = 'change-pin' | 'unblock-pin' | 'change-so-pin';
+
+/** What occupies a key reference a restore would write to. */
+export interface OccupantView {
+  key: boolean;
+  prkd: boolean;
+  certificate: boolean;
+  label: string | null;
+}
+
+/** One written backup file. */
+export interface BackupWritten {
+  keyRef: number;
+  path: string;
+  name: string;
+  label: string | null;
+  keyType: string;
+  kcv: string;
+  sha256: string;
+  warnings: string[];
+}
 
 export type JobKind = JobSpec['kind'];
 
@@ -101,16 +131,39 @@ export type JobResult =
   | { kind: 'confirm-dkek'; confirmation: DkekConfirmation }
   | { kind: 'verify-share'; name: string; fingerprint: string; openedWith: string }
   | { kind: 'list-keys'; keys: KeyRow[] }
-  | { kind: 'inspect-backup'; info: BackupInfo };
+  | { kind: 'inspect-backup'; info: BackupInfo }
+  | { kind: 'generate-key'; keyRef: number; label: string; id: string; publicKey: string }
+  | { kind: 'backup'; written: BackupWritten[]; failed: { keyRef: number; message: string }[]; kcv: string }
+  | {
+      kind: 'restore';
+      keyRef: number;
+      kcv: string;
+      keyType: string;
+      label: string | null;
+      id: string | null;
+      replaced: boolean;
+      /** "ECDSA over SHA-256" etc., null when the key could not be test-signed */
+      proof: string | null;
+      publicKeySource: 'backup' | 'device' | null;
+      warnings: string[];
+    }
+  | { kind: 'change-pin'; change: PinChange; triesLeft: number | null };
 
 /** Something a running job reports before it ends. */
 export type JobUpdate =
   | { kind: 'share-deriving'; index: number; name: string }
   | { kind: 'share-opened'; index: number; name: string; fingerprint: string }
-  | { kind: 'share-imported'; index: number; name: string; fingerprint: string; imported: number; total: number; outstanding: number };
+  | { kind: 'share-imported'; index: number; name: string; fingerprint: string; imported: number; total: number; outstanding: number }
+  | { kind: 'key-backed-up'; file: BackupWritten }
+  | { kind: 'key-not-backed-up'; keyRef: number; message: string }
+  /** a step of a restore, in words (KCV checked, trial unwrap, unwrapped, proof, warnings) */
+  | { kind: 'restore-step'; text: string; warning: boolean };
 
 /** Something a running job needs from the people at the terminal. */
-export type JobRequest = { kind: 'share-secret'; index: number; name: string };
+export type JobRequest =
+  | { kind: 'share-secret'; index: number; name: string }
+  /** the restore target is occupied: may it be replaced (after the card accepted the backup in a trial)? */
+  | { kind: 'confirm-replace'; keyRef: number; occupant: OccupantView };
 
 /** A job as the screens show it while it runs. */
 export interface JobView {
@@ -125,4 +178,4 @@ export interface JobView {
 }
 
 /** Jobs whose interruption could leave the card half-changed; Ctrl-C lets them reach a safe point. */
-export const CARD_CHANGING_JOBS: ReadonlySet<JobKind> = new Set<JobKind>(['initialize', 'import-shares']);
+export const CARD_CHANGING_JOBS: ReadonlySet<JobKind> = new Set<JobKind>(['initialize', 'import-shares', 'generate-key', 'backup', 'restore', 'change-pin', 'confirm-dkek']);

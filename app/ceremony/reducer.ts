@@ -17,10 +17,12 @@ import { reduceCreateShares, startCreateShares } from './create-shares-flow.ts';
 import { reduceImportShares, startImportShares } from './import-shares-flow.ts';
 import { reduceInspect, reduceVerifyShare, startInspect, startVerifyShare } from './offline-flows.ts';
 import { reduceKeys, reduceLogin, reduceStatus, startKeys, startLogin, startStatus } from './device-flows.ts';
+import { reduceBackup, reduceGenerateKey, reduceRestore, startBackup, startGenerateKey, startRestore } from './key-flows.ts';
+import { reducePins, startPins } from './pins-flow.ts';
 import { exitSummary } from './exit-summary.ts';
 import { HELP_TEXT } from './help-text.ts';
 
-const MENU_ACTIONS: ReadonlySet<string> = new Set<MenuAction>(['status', 'login', 'initialize', 'create-shares', 'import-shares', 'keys', 'inspect', 'verify-share', 'help', 'quit']);
+const MENU_ACTIONS: ReadonlySet<string> = new Set<MenuAction>(['status', 'login', 'initialize', 'create-shares', 'import-shares', 'keys', 'generate-key', 'backup', 'restore', 'pins', 'inspect', 'verify-share', 'help', 'quit']);
 
 /** Starts a menu action (also offered at the end of some flows, e.g. "create the shares now"). */
 function startAction(s: CeremonyState, action: MenuAction): Transition {
@@ -39,6 +41,14 @@ function startAction(s: CeremonyState, action: MenuAction): Transition {
       return startImportShares(s);
     case 'keys':
       return startKeys(s);
+    case 'generate-key':
+      return startGenerateKey(s);
+    case 'backup':
+      return startBackup(s);
+    case 'restore':
+      return startRestore(s);
+    case 'pins':
+      return startPins(s);
     case 'inspect':
       return startInspect(s);
     case 'verify-share':
@@ -125,6 +135,14 @@ function routeToFlow(s: CeremonyState, e: CeremonyEvent): Transition {
       return reduceLogin(s, e);
     case 'keys':
       return reduceKeys(s, e);
+    case 'generate-key':
+      return reduceGenerateKey(s, e);
+    case 'backup':
+      return reduceBackup(s, e);
+    case 'restore':
+      return reduceRestore(s, e);
+    case 'pins':
+      return reducePins(s, e);
   }
 }
 

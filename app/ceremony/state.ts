@@ -18,6 +18,8 @@ import type { CreateSharesFlow } from './create-shares-flow.ts';
 import type { ImportSharesFlow } from './import-shares-flow.ts';
 import type { OfflineFlow } from './offline-flows.ts';
 import type { DeviceFlow } from './device-flows.ts';
+import type { KeyFlow } from './key-flows.ts';
+import type { PinsFlow } from './pins-flow.ts';
 
 /** One choice of a `choose` or `pick` prompt. */
 export interface Option {
@@ -70,7 +72,7 @@ export type SimpleScreen =
   | { flow: 'help'; prompt: Prompt }
   | { flow: 'quitting'; prompt: Prompt };
 
-export type Screen = SimpleScreen | InitializeFlow | CreateSharesFlow | ImportSharesFlow | OfflineFlow | DeviceFlow;
+export type Screen = SimpleScreen | InitializeFlow | CreateSharesFlow | ImportSharesFlow | OfflineFlow | DeviceFlow | KeyFlow | PinsFlow;
 
 /** Fixed for a session. */
 export interface SessionOptions {

@@ -5,7 +5,9 @@
  */
 import type { CliIo, Command } from './command.ts';
 import { commands } from './commands/index.ts';
-import { isCeremonyError, EXIT_CODES } from '../../protocol/errors.ts';
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { isCeremonyError, EXIT_CODES, usageError } from '../../protocol/errors.ts';
 import { VERSION } from '../version.ts';
 
 const PROGRAM = 'hsm-ceremony';
@@ -17,6 +19,7 @@ function overview(): string {
     `${PROGRAM} ${VERSION}: DKEK key ceremonies for SmartCard-HSM, Nitrokey HSM and Pico HSM`,
     '',
     `usage: ${PROGRAM} <command> [options]     (${PROGRAM} <command> --help for details)`,
+    `       ${PROGRAM} [--sim | --reader NAME]   the interactive interface (on a terminal)`,
     '',
     'commands:',
     ...lines,
@@ -38,10 +41,72 @@ export function findCommand(argv: string[]): { command: Command; rest: string[] 
   return best;
 }
 
+/** Options of the interactive interface (`hsm-ceremony [--sim | --reader NAME] …` with no command). */
+const INTERACTIVE_OPTIONS = {
+  sim: { type: 'boolean' },
+  reader: { type: 'string' },
+  'sim-state': { type: 'string' },
+  flavor: { type: 'string' },
+} as const;
+
+/** True when argv names no command, only options of the interactive interface. */
+export function isInteractiveInvocation(argv: string[]): boolean {
+  if (argv.length === 0) return true;
+  const first = argv[0]!;
+  return first.startsWith('--') && !['--help', '--version'].includes(first);
+}
+
+/**
+ * Opens the terminal interface (app/ui) when stdin and stdout are a terminal; refuses otherwise.
+ * The interface and its dependencies (Ink, React) are loaded only here, so the plain commands
+ * start without them.
+ */
+async function interactive(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: INTERACTIVE_OPTIONS });
+  if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
+    io.stderr.write(`${PROGRAM}: error: the interactive interface needs a terminal, and ${io.stdin.isTTY === true ? 'stdout' : 'stdin'} is not one\n`);
+    io.stderr.write(`${PROGRAM}: hint: in scripts run a command instead (e.g. "${PROGRAM} status --json"); "${PROGRAM} --help" lists them\n`);
+    return EXIT_CODES.usage;
+  }
+  const flavor = values.flavor;
+  if (flavor !== undefined && flavor !== 'sc-hsm' && flavor !== 'pico') {
+    throw usageError('BAD_FLAVOR', `--flavor takes sc-hsm or pico, got "${flavor}"`, { hint: 'sc-hsm imitates a CardContact SmartCard-HSM, pico a Pico HSM' });
+  }
+  if (!values.sim && (values['sim-state'] !== undefined || flavor !== undefined)) {
+    throw usageError('USAGE', '--sim-state and --flavor go with --sim', { hint: 'add --sim to use the built-in simulator' });
+  }
+  // Ink renders only a final frame when it believes it runs in CI (is-in-ci reads CI when Ink is
+  // loaded). This is a real terminal, so the interactive rendering is wanted even under CI.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  const [{ runTui }, { openCardConnection }] = await Promise.all([import('../ui/run-tui.tsx'), import('../ceremony/device-connection.ts')]);
+  const device = {
+    ...(values.sim ? { sim: true } : {}),
+    ...(values.reader !== undefined ? { reader: values.reader } : {}),
+    ...(values['sim-state'] !== undefined ? { simState: resolve(io.cwd, values['sim-state']) } : {}),
+    ...(flavor !== undefined ? { flavor: flavor as 'sc-hsm' | 'pico' } : {}),
+  };
+  return runTui({
+    stdin: io.stdin as NodeJS.ReadStream,
+    stdout: io.stdout as NodeJS.WriteStream,
+    stderr: io.stderr as NodeJS.WriteStream,
+    env: io.env,
+    cwd: io.cwd,
+    openCard: () => openCardConnection(device),
+  });
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+  if (isInteractiveInvocation(argv)) {
+    try {
+      return await interactive(argv, io);
+    } catch (e) {
+      return reportError(e, io);
+    }
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout.write(overview() + '\n');
-    return argv.length === 0 ? EXIT_CODES.usage : EXIT_CODES.ok;
+    return EXIT_CODES.ok;
   }
   if (argv[0] === '--version' || argv[0] === '-V') {
     io.stdout.write(`${PROGRAM} ${VERSION}\n`);

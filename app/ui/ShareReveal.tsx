@@ -1,0 +1,51 @@
+/**
+ * One custodian's password share, alone on the screen: the only screen that shows a secret. The
+ * lines are read from the vault while this screen is up and exist nowhere else in the interface;
+ * on Enter the flow moves on and the runner erases the terminal, scrollback included.
+ */
+import React, { useMemo } from 'react';
+import { Box, Text, useInput } from 'ink';
+import type { CeremonyStore } from '../ceremony/ceremony-store.ts';
+import type { SecretRef } from '../ceremony/secret-vault.ts';
+import { useTheme } from './use-theme.ts';
+import { hue } from './theme.ts';
+
+export interface ShareRevealProps {
+  store: CeremonyStore;
+  split: SecretRef;
+  custodian: number;
+  total: number;
+  threshold: number;
+  file: string;
+  onContinue(): void;
+}
+
+export function ShareReveal({ store, split, custodian, total, threshold, file, onContinue }: ShareRevealProps): React.JSX.Element {
+  const theme = useTheme();
+  const lines = useMemo(() => {
+    try {
+      return store.shareToShow(split, custodian);
+    } catch {
+      return ['(this password share is no longer held)'];
+    }
+  }, [store, split, custodian]);
+  useInput((_input, key) => {
+    if (key.return) onContinue();
+  });
+  return (
+    <Box flexDirection="column">
+      <Text>{`Custodian ${custodian}: your password share for ${file} (any ${threshold} of ${total} open it).`}</Text>
+      <Box flexDirection="column" borderStyle="round" borderColor={hue(theme, 'warning')} paddingX={2} marginY={1} alignSelf="flex-start">
+        <Text bold>{`Share ${custodian} of ${total}`}</Text>
+        <Text> </Text>
+        {lines.map((l, i) => (
+          <Text key={i} bold>
+            {l}
+          </Text>
+        ))}
+      </Box>
+      <Text>Write down ALL three values (prime, ID and value) and keep them safe.</Text>
+      <Text dimColor>Press Enter when done: the screen is then erased, scrollback included.</Text>
+    </Box>
+  );
+}
