@@ -1,15 +1,62 @@
 /**
- * hsm-custodian: the program a key custodian runs on their own terminal to join a ceremony.
- * Joining over the network arrives with the split-knowledge work (docs/protocol.md); until then the
- * command says so plainly instead of pretending.
+ * hsm-custodian: the program a key custodian runs on their own terminal to join a ceremony hosted
+ * with `hsm-ceremony host` (docs/protocol.md). One command: `join URL`.
  */
-import { EXIT_CODES } from '../protocol/errors.ts';
+import { describeFailure, JOIN_HELP, runJoin, CUSTODIAN_CLIENT } from './join-command.ts';
+import type { CustodianSession } from './custodian-session.ts';
 
-const args = process.argv.slice(2);
-if (args[0] === '--version') {
-  console.log('hsm-custodian 0.1.0');
-  process.exit(0);
+const PROGRAM = 'hsm-custodian';
+const OVERVIEW = `${CUSTODIAN_CLIENT}: join a DKEK key ceremony from your own terminal
+
+usage: hsm-custodian join URL [options]     (hsm-custodian join --help for details)
+
+The coordinator screen shows the URL and your one-time join code.`;
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(OVERVIEW + '\n');
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    process.stdout.write(`${CUSTODIAN_CLIENT}\n`);
+    return 0;
+  }
+  if (argv[0] !== 'join') {
+    process.stderr.write(`${PROGRAM}: error: unknown command "${argv[0]}"\n${PROGRAM}: hint: hsm-custodian join URL\n`);
+    return 2;
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(JOIN_HELP + '\n');
+    return 0;
+  }
+  let session: CustodianSession | undefined;
+  const onSignal = () => {
+    if (session) session.interrupt();
+    else process.exit(4);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runJoin(argv.slice(1), {
+      io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+      cwd: process.cwd(),
+      onSession: (s) => (session = s),
+    });
+  } catch (e) {
+    return describeFailure(PROGRAM, e, process.stderr);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }
-console.error('hsm-custodian: error: joining a ceremony over the network is not available in this version');
-console.error('hsm-custodian: hint: run the ceremony in single-operator mode with hsm-ceremony for now');
-process.exit(EXIT_CODES.usage);
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // the KDF worker and sockets are closed; make sure a stray handle cannot keep us alive
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (e) => {
+    process.exitCode = describeFailure(PROGRAM, e, process.stderr);
+  },
+);

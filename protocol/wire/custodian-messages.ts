@@ -25,7 +25,7 @@ export const RequestId = z.number().int().min(1).max(2 ** 31 - 1);
 
 /** Bytes of an exact length, or of a length range. */
 export function bytesField(min: number, max = min) {
-  return z.instanceof(Uint8Array).refine((b) => b.length >= min && b.length <= max, {
+  return z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.length >= min && b.length <= max, {
     message: min === max ? `must be ${min} bytes` : `must be ${min} to ${max} bytes`,
   });
 }

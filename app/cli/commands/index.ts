@@ -9,8 +9,12 @@ import { backup } from './backup.ts';
 import { restore } from './restore.ts';
 import { inspect } from './inspect.ts';
 import { pinChange, pinChangeSo, pinUnblock } from './pin.ts';
+import { sim } from './sim.ts';
 import { demo } from './demo.ts';
 import { planCheck } from './plan-check.ts';
+import { verify } from './verify.ts';
+import { host } from './host.ts';
+import { join } from './join.ts';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck];
+export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, verify, host, sim];
