@@ -49,8 +49,12 @@ test('restore of an RSA backup proves the key with an RSA PKCS#1 v1.5 signature'
 });
 
 test('restore refuses a backup made under another DKEK without ever sending UNWRAP', async (t) => {
+  for (const flavor of ['sc-hsm', 'pico'] as const) await t.test(flavor, (tt) => foreignKcv(tt, flavor));
+});
+
+async function foreignKcv(t: import('node:test').TestContext, flavor: 'sc-hsm' | 'pico') {
   const dir = tempDir();
-  const state = await makeCard(dir, { shares: ['s2.pbe'] });
+  const state = await makeCard(dir, { flavor, shares: ['s2.pbe'] });
   const before = readFileSync(state, 'utf8');
   const log = new ApduLog().install(t);
   const r = await runCli(['restore', EC, '--key-ref', '1', ...sim(state), '--secrets-file', rehearsalSecrets(dir)]);
@@ -62,7 +66,7 @@ test('restore refuses a backup made under another DKEK without ever sending UNWR
   const after = JSON.parse(readFileSync(state, 'utf8'));
   assert.deepEqual(after.keys, JSON.parse(before).keys, 'keys unchanged');
   assert.deepEqual(after.files, JSON.parse(before).files, 'files unchanged');
-});
+}
 
 test('restore into an occupied reference is refused without --replace, and the card stays as it was', async (t) => {
   const dir = tempDir();
