@@ -131,7 +131,7 @@ export function verifyTranscript(bytes: Uint8Array, options: VerifyOptions = {})
   let status: StepStatus[] = [];
   let running: number | null = null;
   const notes = new Set<number>();
-  const outOfOrder: { step: number; line: number }[] = [];
+  const outOfOrder: { step: number; line: number; pending: number[] }[] = [];
   const kcvReadIn = new Set<number>();
   let kcvRef: { kcv: string; line: number } | null = null;
   let lastTime = '';
@@ -245,7 +245,8 @@ export function verifyTranscript(bytes: Uint8Array, options: VerifyOptions = {})
           if (e.kind === 'step-started') {
             if (st === 'finished' || st === 'skipped') fail(n, 'STEP_AGAIN', `step ${k} starts again after it was ${st}`);
             if (running !== null && running !== k) fail(n, 'STEP_OVERLAP', `step ${k} starts while step ${running} is still running`);
-            if (status.slice(0, k - 1).some((s) => s !== 'finished' && s !== 'skipped')) outOfOrder.push({ step: k, line: n });
+            const pending = status.slice(0, k - 1).flatMap((s, j) => (s !== 'finished' && s !== 'skipped' ? [j + 1] : []));
+            if (pending.length > 0) outOfOrder.push({ step: k, line: n, pending });
             if (planKind === 'initialize') kcvRef = null; // a new DKEK from here on
             status[k - 1] = 'running';
             running = k;
@@ -305,10 +306,13 @@ export function verifyTranscript(bytes: Uint8Array, options: VerifyOptions = {})
 
     // checks that need the whole transcript (§8.3)
     const end = finished as { outcome: 'completed' | 'aborted'; line: number } | null;
+    // out of order is explained by a note on the step itself, or by every step it jumped being
+    // noted or skipped (a skip carries its reason)
     for (const v of outOfOrder) {
-      if (notes.has(v.step)) continue;
-      if (end) fail(v.line, 'STEP_ORDER', `step ${v.step} starts before every earlier step finished or was skipped, and no note explains it`);
-      else warnings.push(`line ${v.line}: step ${v.step} starts out of order; no note explains it yet`);
+      if (notes.has(v.step) || v.pending.every((j) => notes.has(j) || status[j - 1] === 'skipped')) continue;
+      const which = v.pending.length === 1 ? `step ${v.pending[0]}` : `steps ${v.pending.join(', ')}`;
+      if (end) fail(v.line, 'STEP_ORDER', `step ${v.step} starts before ${which} finished or was skipped, and no note explains it`);
+      else warnings.push(`line ${v.line}: step ${v.step} starts before ${which} finished; no note explains it yet`);
     }
     if (end && end.outcome === 'completed') {
       status.forEach((st, i) => {

@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, utf8 } from '../../protocol/bytes.ts';
 import { parsePlan, type ParsedPlan } from '../../app/plan/plan-parse.ts';
-import { planIdentity, type Actor } from '../../app/transcript/event.ts';
+import { planIdentity, SIGNED_KINDS, type Actor, type TranscriptEvent } from '../../app/transcript/event.ts';
 import { TranscriptWriter } from '../../app/transcript/writer.ts';
-import type { Rng } from '../../app/transcript/ceremony-key.ts';
+import { signingInput, type CeremonyKey, type Rng } from '../../app/transcript/ceremony-key.ts';
+import { canonicalJson } from '../../app/transcript/canonical-json.ts';
+import { GENESIS_PREV, lineHash } from '../../app/transcript/chain.ts';
 
 export const EXAMPLE_PLAN_PATH = new URL('../../docs/examples/three-custodians.yaml', import.meta.url).pathname;
 export const examplePlan: ParsedPlan = parsePlan(new Uint8Array(readFileSync(EXAMPLE_PLAN_PATH)), 'three-custodians.yaml');
@@ -104,4 +106,35 @@ export function writeExampleTranscript(path: string, o: WriteOptions = {}): { pu
   if (o.stopAfter === undefined) w.finish();
   else w.close();
   return out;
+}
+
+/**
+ * What a forger can do without the ceremony key: edit events, then rebuild the chain and re-sign
+ * every signed event with a key of their own (replacing the recorded public keys). The result
+ * passes every integrity check; only a pinned key (`verify --key`) catches it.
+ */
+export function reseal(bytes: Uint8Array, mutate: (events: TranscriptEvent[]) => void, key: CeremonyKey): Uint8Array {
+  const events = new TextDecoder()
+    .decode(bytes)
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as TranscriptEvent);
+  mutate(events);
+  let prev = GENESIS_PREV;
+  const out: string[] = [];
+  events.forEach((e, i) => {
+    e.seq = i + 1;
+    e.prev = prev;
+    if (e.kind === 'ceremony-started' || e.kind === 'resumed') e.data.publicKey = key.publicKeyHex;
+    if (e.kind === 'resumed') e.data.previousKey = key.publicKeyHex;
+    if (e.kind === 'resumed') e.data.afterSeq = i;
+    if (SIGNED_KINDS.has(e.kind)) {
+      delete e.data.signature;
+      e.data.signature = toHex(key.sign(signingInput(e)));
+    }
+    const line = canonicalJson(e);
+    out.push(line);
+    prev = lineHash(utf8(line));
+  });
+  return utf8(out.map((l) => `${l}\n`).join(''));
 }
