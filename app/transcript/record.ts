@@ -105,8 +105,13 @@ function sections(r: TranscriptReport, o: RecordOptions): { title: string; facts
   return { title: `Ceremony record: ${p?.name ?? o.transcriptName}`, facts, sections: out };
 }
 
+/**
+ * One markdown table cell or line: pipes, backslashes and the characters that start markup or
+ * HTML are escaped; `_` is left alone (CommonMark does not emphasise inside words, and signature
+ * lines are runs of it).
+ */
 function mdCell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/([*_`<>[\]#])/g, '\\$1');
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/([*`<>[\]#])/g, '\\$1');
 }
 
 function renderMd(c: ReturnType<typeof sections>): string {
