@@ -36,7 +36,9 @@ export function dkekLine(d: DeviceView): string {
   const k = d.status.dkek;
   if (!d.status.initialized) return 'device not initialized';
   if (k === null) return 'none: keys cannot be backed up';
-  if (k.total === 0) return `random, made by the device${k.kcv ? `, KCV ${k.kcv}` : ''}`;
+  // A device initialized without DKEK shares answers like one with a random DKEK (pico-hsm does;
+  // real cards are unconfirmed, spec "Unconfirmed"), so the two are not told apart here.
+  if (k.total === 0) return `no shares: made by the device (random, or none)${k.kcv ? `, KCV ${k.kcv}` : ''}`;
   if (k.outstanding > 0) return `${k.total - k.outstanding} of ${k.total} shares imported, ${k.outstanding} outstanding`;
   return `${plural(k.total, 'share')}, complete, KCV ${k.kcv ?? 'hidden until the user PIN is verified (Log in)'}`;
 }

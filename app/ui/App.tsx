@@ -27,16 +27,22 @@ export interface AppProps {
   theme: Theme;
 }
 
-/** A number per prompt object, so each new step gets fresh inputs (typed text never leaks across). */
-function usePromptKey(prompt: Prompt): number {
+/**
+ * A key per step, so each new step gets fresh inputs (typed text never carries over). A text or
+ * phrase prompt that comes back with only an error added keeps its key, so what was typed stays
+ * there to be corrected.
+ */
+function usePromptKey(prompt: Prompt): string {
   const ids = useRef(new WeakMap<Prompt, number>());
   const next = useRef(1);
+  if (prompt.kind === 'text') return `text\u0000${prompt.title}\u0000${prompt.label}\u0000${prompt.initial}`;
+  if (prompt.kind === 'phrase') return `phrase\u0000${prompt.title}\u0000${prompt.phrase}`;
   let id = ids.current.get(prompt);
   if (id === undefined) {
     id = next.current++;
     ids.current.set(prompt, id);
   }
-  return id;
+  return String(id);
 }
 
 export function App({ store, theme }: AppProps): React.JSX.Element {

@@ -38,10 +38,9 @@ export function DevicePanel({ device, error, columns }: DevicePanelProps): React
   }
   const st = device.status;
   const tag = device.simulated ? 'SIMULATOR' : device.virtual ? 'VIRTUAL READER' : 'DEVICE';
-  const line2 = st.initialized
-    ? `Firmware ${st.version} · initialized · user PIN ${tries(st.userPin)} · SO-PIN ${tries(st.soPin)}${st.loggedIn ? ' · logged in' : ''}`
-    : `Firmware ${st.version} · NOT initialized`;
-  const line3 = st.initialized ? `DKEK ${dkekLine(device)} · keys: ${st.keys === 0 ? 'none' : `${st.keys} (ref ${st.keyRefs.join(', ')})`}` : 'Choose "Initialize the device" to set the PINs and the DKEK scheme.';
+  const keys = st.keys === 0 ? 'no keys' : `${plural(st.keys, 'key')} (ref ${st.keyRefs.join(', ')})`;
+  const line2 = st.initialized ? `Firmware ${st.version} · ${keys} · user PIN ${tries(st.userPin)} · SO-PIN ${tries(st.soPin)}` : `Firmware ${st.version} · NOT initialized`;
+  const line3 = st.initialized ? `DKEK ${dkekLine(device)}` : 'Choose "Initialize the device" to set the PINs and the DKEK scheme.';
   return (
     <Box flexDirection="column" width={w}>
       <Box>
