@@ -43,7 +43,7 @@ export function KcvVerdict({ kcv, expected, matches, body, onContinue }: KcvVerd
         <Box flexDirection="column" marginTop={1}>
           <BigText word={matches ? 'MATCH' : 'MISMATCH'} color={hue(theme, matches ? 'success' : 'error')} />
           <Text bold color={hue(theme, matches ? 'success' : 'error')}>
-            {matches ? 'The DKEK is the expected one.' : 'MISMATCH: this is NOT the expected DKEK.'}
+            {matches ? 'MATCH: the device DKEK is the expected one.' : 'MISMATCH: this is NOT the expected DKEK.'}
           </Text>
         </Box>
       )}
