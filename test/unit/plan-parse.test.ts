@@ -326,3 +326,12 @@ test('a password-share file can be listed and imported by any threshold of its h
   const p = parsePlan(enc(text));
   assert.deepEqual(p.warnings.map((w) => w.code), ['PLAN_UNUSED_PERSON']); // bob brings no share this time
 });
+
+test('the plans in docs/plan-format.md are valid, and the first is the example file', () => {
+  const doc = readFileSync(new URL('../../docs/plan-format.md', import.meta.url), 'utf8');
+  const blocks = doc.split('```yaml\n').slice(1).map((b) => b.split('```')[0]!);
+  assert.equal(blocks.length, 2);
+  for (const b of blocks) assert.deepEqual(parsePlan(enc(b)).warnings, []);
+  const example = readFileSync(EXAMPLE, 'utf8');
+  assert.ok(example.endsWith(blocks[0]!), 'the documented example is the file (after its header comments)');
+});

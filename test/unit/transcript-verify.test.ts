@@ -315,3 +315,11 @@ test('fingerprints: 16 bytes in 8 groups; parsePinnedKey refuses anything else',
   assert.equal(keyFingerprint(fromHex(key.publicKey)), key.fingerprint);
   assert.throws(() => parsePinnedKey('abcd'), /neither a 64-digit public key nor a 32-digit fingerprint/);
 });
+
+test('the example lines in docs/transcript-format.md are exactly what the writer produces', () => {
+  const doc = readFileSync(new URL('../../docs/transcript-format.md', import.meta.url), 'utf8');
+  const block = doc.split('```jsonl\n')[1]!.split('```')[0]!.trimEnd().split('\n');
+  assert.equal(block.length, 10);
+  for (const l of block) assert.ok(LINES.includes(l), `not written by the example: ${l.slice(0, 80)}…`);
+  assert.ok(doc.includes(`fingerprint is \`${key.fingerprint}\``));
+});
