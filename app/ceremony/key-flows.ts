@@ -216,7 +216,7 @@ export function reduceBackup(s: CeremonyState, e: CeremonyEvent): Transition {
     case 'select': {
       if (e.type !== 'pick') return done(s);
       const refs = e.values.map(Number).filter((n) => f.keys.some((k) => k.keyRef === n && !k.deviceKey)).sort((a, b) => a - b);
-      if (refs.length === 0) return at({ prompt: selectPrompt(f, 'select at least one key (Space)') });
+      if (refs.length === 0) return at({ selected: [], prompt: selectPrompt({ ...f, selected: [] }, 'select at least one key (Space)') });
       return at({ step: 'dir', selected: refs, prompt: { kind: 'text', title: BACKUP, body: [`${plural(refs.length, 'file')} named key-<reference>-<label>.bin, mode 0600; existing files are never overwritten.`], label: 'Folder', initial: '.' } });
     }
     case 'dir': {

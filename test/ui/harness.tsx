@@ -24,6 +24,7 @@ import { SimulatedCard, type Flavor } from '../../app/simulator/card-os.ts';
 import { SimulatorTransport } from '../../app/simulator/transport.ts';
 import { SmartCardHsm } from '../../app/card/sc-hsm.ts';
 import { CLEAR_SCREEN } from '../../app/ui/run-tui.tsx';
+import { deviceError } from '../../protocol/errors.ts';
 
 export const KEY = {
   enter: '\r',
@@ -146,7 +147,7 @@ export async function startSession(o: SessionOptions = {}): Promise<Session> {
     vault,
     cwd,
     openCard: async () => {
-      if (o.noDevice) throw Object.assign(new Error('no reader'), {});
+      if (o.noDevice) throw deviceError('NO_CARD', 'no reader holds a card', { hint: 'insert the device' });
       return simulatorConnection(card);
     },
     clearScreen: () => {
