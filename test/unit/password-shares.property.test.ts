@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { CeremonyError } from '../../protocol/errors.ts';
 import {
   type PasswordShare,
@@ -15,24 +14,8 @@ import {
   passwordCandidates,
   splitPassword,
 } from '../../protocol/dkek/password-shares.ts';
+import { seededRng } from '../helpers/seeded-rng.ts';
 
-/** Deterministic byte stream: SHA-256(seed || counter) blocks, optionally after fixed bytes. */
-function seededRng(seed: string, prefix: number[] = []): (n: number) => Uint8Array {
-  let counter = 0;
-  let pool = Uint8Array.from(prefix);
-  return (n) => {
-    while (pool.length < n) {
-      const block = sha256(new TextEncoder().encode(`${seed}/${counter++}`));
-      const next = new Uint8Array(pool.length + block.length);
-      next.set(pool);
-      next.set(block, pool.length);
-      pool = next;
-    }
-    const out = pool.slice(0, n);
-    pool = pool.slice(n);
-    return out;
-  };
-}
 
 /** A split plus a shuffled subset of at least `threshold` of its shares. */
 const splitAndSubset = (maxTotal: number, maxExtra: number) =>

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sha256 } from '@noble/hashes/sha2.js';
 import {
   DETERMINISTIC_MR_BOUND,
   SAFE_PRIME_MAX_DRAWS,
@@ -10,24 +9,8 @@ import {
   modPow,
   randomSafePrime64,
 } from '../../protocol/dkek/prime.ts';
+import { seededRng } from '../helpers/seeded-rng.ts';
 
-/** Deterministic byte stream: SHA-256(seed || counter) blocks. */
-function seededRng(seed: string): (n: number) => Uint8Array {
-  let counter = 0;
-  let pool = new Uint8Array(0);
-  return (n) => {
-    while (pool.length < n) {
-      const block = sha256(new TextEncoder().encode(`${seed}/${counter++}`));
-      const next = new Uint8Array(pool.length + block.length);
-      next.set(pool);
-      next.set(block, pool.length);
-      pool = next;
-    }
-    const out = pool.slice(0, n);
-    pool = pool.slice(n);
-    return out;
-  };
-}
 
 function naiveIsPrime(n: number): boolean {
   if (n < 2) return false;

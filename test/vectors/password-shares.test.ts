@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../../protocol/bytes.ts';
 import { CeremonyError } from '../../protocol/errors.ts';
 import {
@@ -21,6 +20,7 @@ import {
   splitPassword,
   validateSplitCounts,
 } from '../../protocol/dkek/password-shares.ts';
+import { seededRng } from '../helpers/seeded-rng.ts';
 
 const FIXTURES = new URL('../../../shared/fixtures/opensc-pico/', import.meta.url);
 const printout = readFileSync(new URL('s3-shares.txt', FIXTURES), 'utf8');
@@ -32,23 +32,6 @@ const PASSWORD = s3.passwordHex!; // 03c1d103dfe4628c
 const PRIME = BigInt('0x' + s3.passwordShares!.prime.replaceAll(':', ''));
 const SHARES = Object.entries(s3.passwordShares!.shares).map(([id, v]) => ({ id, value: v }));
 
-/** Deterministic byte stream: SHA-256(seed || counter) blocks, optionally after fixed bytes. */
-function seededRng(seed: string, prefix: number[] = []): (n: number) => Uint8Array {
-  let counter = 0;
-  let pool = Uint8Array.from(prefix);
-  return (n) => {
-    while (pool.length < n) {
-      const block = sha256(new TextEncoder().encode(`${seed}/${counter++}`));
-      const next = new Uint8Array(pool.length + block.length);
-      next.set(pool);
-      next.set(block, pool.length);
-      pool = next;
-    }
-    const out = pool.slice(0, n);
-    pool = pool.slice(n);
-    return out;
-  };
-}
 
 function text(lines: string[], eol = '\n'): string {
   return lines.join(eol) + eol;
