@@ -178,9 +178,7 @@ export class EffectRunner {
         return;
       case 'cancel-job': {
         const job = this.#jobs.get(effect.id);
-        if (!job) return;
-        job.abort.abort();
-        for (const w of job.waiting.splice(0)) w.reject(incomplete('CANCELLED', 'cancelled', { hint: 'nothing more was sent to the card' }));
+        if (job) this.#cancel(job);
         return;
       }
       case 'wipe':
@@ -203,7 +201,7 @@ export class EffectRunner {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const job of this.#jobs.values()) job.abort.abort();
+    for (const job of this.#jobs.values()) this.#cancel(job);
     await this.#cardQueue.catch(() => undefined);
     const card = this.#card;
     this.#card = null;
@@ -212,6 +210,12 @@ export class EffectRunner {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Aborts a job and fails whatever it waits for from the people at the terminal. */
+  #cancel(job: RunningJob): void {
+    job.abort.abort();
+    for (const w of job.waiting.splice(0)) w.reject(incomplete('CANCELLED', 'cancelled', { hint: 'nothing more was sent to the card' }));
+  }
 
   #answer(id: number, kind: JobRequest['kind'], value: () => unknown): void {
     const job = this.#jobs.get(id);

@@ -174,7 +174,12 @@ export function reduceImportShares(s: CeremonyState, e: CeremonyEvent): Transiti
     if (u.kind === 'share-deriving') return withFlow(s, refresh(setProgress(f, u.index, 'deriving')));
     if (u.kind === 'share-opened') return withFlow(s, refresh(setProgress(f, u.index, 'opened')));
     if (u.kind !== 'share-imported') return done(s);
-    const st = log(s, 'done', `DKEK share ${u.name} imported (fingerprint ${u.fingerprint}): ${u.imported} of ${u.total}, ${u.outstanding} outstanding`);
+    let st = log(s, 'done', `DKEK share ${u.name} imported (fingerprint ${u.fingerprint}): ${u.imported} of ${u.total}, ${u.outstanding} outstanding`);
+    // what the card answered to the import is the device's DKEK state now: the panel follows it
+    if (st.device?.status.dkek) {
+      const d = st.device;
+      st = { ...st, device: { ...d, status: { ...d.status, dkek: { ...d.status.dkek!, total: u.total, outstanding: u.outstanding, kcv: u.outstanding > 0 ? null : d.status.dkek!.kcv } } } };
+    }
     const sha = f.files[u.index]?.sha256 ?? null;
     return withFlow({ ...st, importedShares: [...st.importedShares, { name: u.name, fingerprint: u.fingerprint, sha256: sha }] }, refresh(setProgress(f, u.index, 'imported')));
   }

@@ -10,7 +10,7 @@
 import type { CeremonyEvent } from './events.ts';
 import type { Effect } from './effects.ts';
 import { EXIT_CODES } from '../../protocol/errors.ts';
-import { done, endJob, errorBody, log, startJob, type CeremonyState, type Transition } from './state.ts';
+import { done, endJob, errorBody, log, startJob, type CeremonyState, type Prompt, type Transition } from './state.ts';
 import { menuScreen, menuOptions, type MenuAction } from './menu.ts';
 import { reduceInitialize, startInitialize } from './initialize-flow.ts';
 import { reduceCreateShares, startCreateShares } from './create-shares-flow.ts';
@@ -79,23 +79,23 @@ function interrupt(s: CeremonyState, signal: string): Transition {
   if (s.quitting) return done(s);
   const effects: Effect[] = s.jobs.map((j) => ({ type: 'cancel-job', id: j.id }));
   const st: CeremonyState = { ...s, quitting: { signal } };
-  const card = s.jobs.filter((j) => j.changesCard);
-  if (card.length === 0) return exit(st, inFlow(s) ? EXIT_CODES.incomplete : EXIT_CODES.ok, 'interrupted', effects);
-  return done(
-    {
-      ...st,
-      screen: {
-        flow: 'quitting',
-        prompt: {
-          kind: 'busy',
-          title: 'Stopping safely',
-          body: [`Waiting for the card to reach a safe point (${card.map((j) => j.label).join(', ')}); nothing new is sent to it.`],
-        },
-      },
-    },
-    effects,
-  );
+  if (!s.jobs.some((j) => j.changesCard)) return exit(st, inFlow(s) ? EXIT_CODES.incomplete : EXIT_CODES.ok, 'interrupted', effects);
+  // The flow stays on screen (so it keeps track of what the card reports), but takes no more
+  // answers; the screens show stoppingPrompt() instead of its prompt.
+  return done(st, effects);
 }
+
+/** What the screen shows while Ctrl-C waits for card jobs to reach a safe point. */
+export function stoppingPrompt(s: CeremonyState): Prompt {
+  const card = s.jobs.filter((j) => j.changesCard);
+  return {
+    kind: 'busy',
+    title: 'Stopping safely',
+    body: [card.length > 0 ? `Waiting for the card to reach a safe point (${card.map((j) => j.label).join(', ')}); nothing new is sent to it.` : 'Ending the session…'],
+  };
+}
+
+const ANSWERS: ReadonlySet<CeremonyEvent['type']> = new Set(['choose', 'pick', 'text', 'secret-entered', 'continue', 'back']);
 
 /** The flow that was on screen when Ctrl-C came (the quitting screen keeps no flow). */
 function inFlow(s: CeremonyState): boolean {
@@ -185,6 +185,8 @@ export function reduce(s: CeremonyState, e: CeremonyEvent): Transition {
       break;
   }
 
+  if (s.quitting && ANSWERS.has(e.type)) return done(s, e.type === 'secret-entered' ? [{ type: 'wipe', refs: [e.ref] }] : []);
+
   let st = s;
   if (e.type === 'job-done' || e.type === 'job-failed') st = noteDevice(st, e);
   const finished = e.type === 'job-done' || e.type === 'job-failed' ? e.id : null;
@@ -192,8 +194,11 @@ export function reduce(s: CeremonyState, e: CeremonyEvent): Transition {
   if (finished !== null) st = endJob(st, finished);
 
   if (st.quitting) {
-    if (st.jobs.some((j) => j.changesCard)) return done(st);
-    return exit(st, EXIT_CODES.incomplete, 'interrupted', []);
+    // the flow still hears how its jobs ended, so the summary is right
+    const t = bootJob ? done(st) : routeToFlow(st, e);
+    const effects = t.effects.filter((x) => x.type === 'wipe' || x.type === 'cancel-job');
+    if (t.state.jobs.some((j) => j.changesCard)) return done(t.state, effects);
+    return exit(t.state, EXIT_CODES.incomplete, 'interrupted', effects);
   }
 
   if (bootJob) {

@@ -9,9 +9,10 @@
  * - Ctrl-C is the reducer's business too: it stops safely and says what was done.
  */
 import React, { useRef } from 'react';
-import { Box, Static, Text, useInput } from 'ink';
+import { Box, Static, useInput } from 'ink';
 import type { CeremonyStore } from '../ceremony/ceremony-store.ts';
 import type { Prompt } from '../ceremony/state.ts';
+import { stoppingPrompt } from '../ceremony/reducer.ts';
 import { useCeremony } from './use-ceremony.ts';
 import { useTerminalSize } from './use-terminal-size.ts';
 import { ThemeContext } from './use-theme.ts';
@@ -48,7 +49,7 @@ function usePromptKey(prompt: Prompt): string {
 export function App({ store, theme }: AppProps): React.JSX.Element {
   const state = useCeremony(store);
   const { columns, rows } = useTerminalSize();
-  const prompt = state.screen.prompt;
+  const prompt = state.quitting && state.screen.flow !== 'quitting' ? stoppingPrompt(state) : state.screen.prompt;
   const key = usePromptKey(prompt);
   useInput((input, k) => {
     if (k.ctrl && input === 'c') store.dispatch({ type: 'interrupt', signal: 'ctrl-c' });
@@ -73,7 +74,6 @@ export function App({ store, theme }: AppProps): React.JSX.Element {
           <PromptView key={key} prompt={prompt} store={store} columns={columns} rows={room} />
         </Box>
         <KeyHints prompt={prompt} />
-        {state.quitting ? <Text dimColor>stopping…</Text> : null}
       </Box>
     </ThemeContext.Provider>
   );

@@ -6,16 +6,17 @@ import { ScrollLines } from './ScrollLines.tsx';
 export interface BusyViewProps {
   body: string[];
   rows: number;
+  width: number;
   onBack(): void;
 }
 
-export function BusyView({ body, rows, onBack }: BusyViewProps): React.JSX.Element {
+export function BusyView({ body, rows, width, onBack }: BusyViewProps): React.JSX.Element {
   useInput((_input, key) => {
     if (key.escape) onBack();
   });
   return (
     <Box flexDirection="column">
-      <ScrollLines lines={body} rows={rows} />
+      <ScrollLines lines={body} rows={rows} width={width} />
     </Box>
   );
 }

@@ -45,13 +45,14 @@ export function PromptView({ prompt: p, store, columns, rows }: PromptViewProps)
   const next = () => dispatch({ type: 'continue' });
   const tone = 'tone' in p && p.tone ? hue(theme, p.tone) : hue(theme, 'accent');
   const bodyRows = (reserve: number) => Math.max(2, rows - 1 - reserve);
+  const w = Math.max(20, columns - 1);
   let content: React.JSX.Element;
   switch (p.kind) {
     case 'choose': {
       const listRows = p.options.length > 8 && columns >= 60 ? Math.ceil(p.options.length / 2) : p.options.length;
       content = (
         <>
-          <ScrollLines lines={p.body} rows={bodyRows(listRows + 1)} scrollKeys={false} />
+          <ScrollLines lines={p.body} width={w} rows={bodyRows(listRows + 1)} scrollKeys={false} />
           <ChoiceList options={p.options} onChoose={(value) => dispatch({ type: 'choose', value })} onBack={back} columns={columns} />
         </>
       );
@@ -60,7 +61,7 @@ export function PromptView({ prompt: p, store, columns, rows }: PromptViewProps)
     case 'pick':
       content = (
         <>
-          <ScrollLines lines={p.body} rows={2} scrollKeys={false} />
+          <ScrollLines lines={p.body} width={w} rows={2} scrollKeys={false} />
           <PickList options={p.options} selected={p.selected} onPick={(values) => dispatch({ type: 'pick', values })} onBack={back} rows={bodyRows(5)} />
           <ErrorLine error={p.error} />
         </>
@@ -69,7 +70,7 @@ export function PromptView({ prompt: p, store, columns, rows }: PromptViewProps)
     case 'text':
       content = (
         <>
-          <ScrollLines lines={p.body} rows={bodyRows(2)} />
+          <ScrollLines lines={p.body} width={w} rows={bodyRows(2)} />
           <TextInput label={p.label} initial={p.initial} onSubmit={(value) => dispatch({ type: 'text', value })} onBack={back} />
           <ErrorLine error={p.error} />
         </>
@@ -78,7 +79,7 @@ export function PromptView({ prompt: p, store, columns, rows }: PromptViewProps)
     case 'secret':
       content = (
         <>
-          <ScrollLines lines={p.body} rows={bodyRows(2)} />
+          <ScrollLines lines={p.body} width={w} rows={bodyRows(2)} />
           <SecretInput label={p.label} onSubmit={(bytes) => store.submitSecret(bytes)} onBack={back} />
           <ErrorLine error={p.error} />
         </>
@@ -87,17 +88,17 @@ export function PromptView({ prompt: p, store, columns, rows }: PromptViewProps)
     case 'phrase':
       content = (
         <>
-          <ScrollLines lines={p.body} rows={bodyRows(3)} />
+          <ScrollLines lines={p.body} width={w} rows={bodyRows(3)} />
           <TypedConfirmation phrase={p.phrase} onSubmit={(value) => dispatch({ type: 'text', value })} onBack={back} />
           <ErrorLine error={p.error} />
         </>
       );
       break;
     case 'notice':
-      content = <Notice body={p.body} next={p.next} rows={bodyRows(1)} onContinue={next} onBack={back} />;
+      content = <Notice body={p.body} next={p.next} rows={bodyRows(1)} width={w} onContinue={next} onBack={back} />;
       break;
     case 'busy':
-      content = <BusyView body={p.body} rows={bodyRows(0)} onBack={back} />;
+      content = <BusyView body={p.body} rows={bodyRows(0)} width={w} onBack={back} />;
       break;
     case 'share-reveal':
       content = <ShareReveal store={store} split={p.split} custodian={p.custodian} total={p.total} threshold={p.threshold} file={p.file} onContinue={next} />;

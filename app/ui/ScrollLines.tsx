@@ -4,16 +4,20 @@
  */
 import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
+import { wrapLines } from './wrap-lines.ts';
 
 export interface ScrollLinesProps {
   lines: string[];
   rows: number;
+  /** columns to wrap at */
+  width: number;
   color?: string | undefined;
   /** false when another component on screen owns ↑/↓ */
   scrollKeys?: boolean;
 }
 
-export function ScrollLines({ lines, rows, color, scrollKeys = true }: ScrollLinesProps): React.JSX.Element {
+export function ScrollLines({ lines: text, rows, width, color, scrollKeys = true }: ScrollLinesProps): React.JSX.Element {
+  const lines = wrapLines(text, width);
   const fits = lines.length <= rows;
   const room = fits ? lines.length : Math.max(1, rows - 1);
   const [top, setTop] = useState(0);
@@ -31,7 +35,7 @@ export function ScrollLines({ lines, rows, color, scrollKeys = true }: ScrollLin
   return (
     <Box flexDirection="column">
       {lines.slice(first, first + room).map((l, i) => (
-        <Text key={first + i} color={color} wrap="wrap">
+        <Text key={first + i} color={color} wrap="truncate-end">
           {l === '' ? ' ' : l}
         </Text>
       ))}

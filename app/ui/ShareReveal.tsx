@@ -34,18 +34,16 @@ export function ShareReveal({ store, split, custodian, total, threshold, file, o
   });
   return (
     <Box flexDirection="column">
-      <Text>{`Custodian ${custodian}: your password share for ${file} (any ${threshold} of ${total} open it).`}</Text>
-      <Box flexDirection="column" borderStyle="round" borderColor={hue(theme, 'warning')} paddingX={2} marginY={1} alignSelf="flex-start">
-        <Text bold>{`Share ${custodian} of ${total}`}</Text>
-        <Text> </Text>
+      <Text wrap="truncate-end">{`Custodian ${custodian}, only you look: any ${threshold} of ${total} shares open ${file}.`}</Text>
+      <Box flexDirection="column" borderStyle="round" borderColor={hue(theme, 'warning')} paddingX={2} alignSelf="flex-start">
         {lines.map((l, i) => (
           <Text key={i} bold>
             {l}
           </Text>
         ))}
       </Box>
-      <Text>Write down ALL three values (prime, ID and value) and keep them safe.</Text>
-      <Text dimColor>Press Enter when done: the screen is then erased, scrollback included.</Text>
+      <Text wrap="truncate-end">Write down ALL three values (prime, ID, value); keep them safe.</Text>
+      <Text dimColor wrap="truncate-end">Enter when done: the screen is then erased, scrollback too.</Text>
     </Box>
   );
 }

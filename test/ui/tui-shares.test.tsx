@@ -215,7 +215,7 @@ test('n-of-m share creation shows one custodian at a time, erases the screen bet
       await s.waitFor(`Custodian ${c}: press Enter to see your password share`);
       assert.equal(s.frame().includes('Share value'), false);
       await s.press(KEY.enter);
-      const f = await s.waitFor(`Share ${c} of 3`);
+      const f = await s.waitFor(`Password share ${c} of 3 for`);
       const value = /Share value : ([0-9a-f:]+)/.exec(f)![1]!;
       const prime = /Prime {7}: ([0-9a-f:]+)/.exec(f)![1]!;
       printed.push({ id: /Share ID {4}: (\d+)/.exec(f)![1]!, value, prime });
