@@ -246,6 +246,11 @@ export function reduceInitialize(s: CeremonyState, e: CeremonyEvent): Transition
     case 'so-pin':
       if (e.type !== 'secret-entered') return done(s);
       if (!e.facts.ok) return at(s, { prompt: soPinPrompt(f, e.facts.problem) }, [{ type: 'wipe', refs: [e.ref] }]);
+      if (f.survey!.initialized && f.pin !== null) {
+        // again after a wrong SO-PIN: the new user PIN was already confirmed
+        const next: InitializeFlow = { ...f, step: 'confirm', soPin: e.ref };
+        return at(s, { ...next, prompt: confirmPrompt(next) });
+      }
       if (f.survey!.initialized) return at(s, { step: 'pin', soPin: e.ref, prompt: pinPrompt() });
       return at(s, {
         step: 'so-pin-again',
