@@ -478,7 +478,7 @@ export class CustodianSession {
   }
 
   async #pwdShare(m: Extract<CoordinatorMessage, { type: 'request-pwd-share' }>, signal: AbortSignal): Promise<void> {
-    this.#out(`\nthe coordinator asks for your password share of ${m.fileName} (any ${m.threshold} of ${m.total} open it)${m.needPrime ? ', and the prime' : ''}`);
+    this.#out(`\nthe coordinator asks for your password share of ${m.fileName} (any ${m.threshold} of ${m.total} open it)${m.needPrime ? ', and the prime if you have it' : ''}`);
     let fields: PrintoutFields;
     if (this.#src.pwdSharesFile !== undefined) {
       const path = resolve(this.#src.dir, this.#src.pwdSharesFile);
@@ -500,11 +500,8 @@ export class CustodianSession {
     } else if (this.#interactive()) {
       fields = await this.#typePwdShare(m.needPrime, signal);
     } else this.#needTty('a password share', '--pwd-shares-file FILE');
-    if (m.needPrime && fields.prime === null) {
-      wipe(fields.value);
-      throw new Declined(usageError('PWD_SHARES_PRIME_MISSING', 'the coordinator needs the prime, and none was given', { hint: 'add the "Prime : …" line to your password-share file' }));
-    }
-    const prime = fields.prime === null ? undefined : text(fields.prime);
+    // The prime is public: send it whenever we have it and the coordinator still lacks it.
+    const prime = fields.prime === null || !m.needPrime ? undefined : text(fields.prime);
     if (signal.aborted) {
       wipe(fields.value);
       return;
@@ -516,7 +513,8 @@ export class CustodianSession {
 
   async #typePwdShare(needPrime: boolean, signal: AbortSignal): Promise<PrintoutFields> {
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const prime = needPrime ? await readLine(this.#io, 'Prime (as printed, hex with colons): ', { hidden: false, maxLength: 96, signal }) : null;
+      let prime: Uint8Array | null = needPrime ? await readLine(this.#io, 'Prime (as printed; press Enter if another custodian types it): ', { hidden: false, maxLength: 96, signal }) : null;
+      if (prime !== null && trimBytes(prime).length === 0) prime = null;
       const id = await readLine(this.#io, 'Share ID: ', { hidden: false, maxLength: 8, signal });
       const value = await readLine(this.#io, 'Share value (hidden): ', { hidden: true, maxLength: 96, signal });
       try {
@@ -697,10 +695,10 @@ function checkSoPin(typed: Uint8Array): void {
   }
 }
 
-function planText(p: { mode: string; shares: number; initialize: number | null; pwdShares: { threshold: number; total: number; file: string } | null; expectedKcv: string | null }): string {
+function planText(p: { mode: string; shares: number; initialize: number | null; pwdShares: { threshold: number; total: number; fileName: string } | null; expectedKcv: string | null }): string {
   const parts: string[] = [];
   if (p.initialize !== null) parts.push(`initialise the device for ${p.initialize} DKEK shares`);
-  if (p.mode === 'import-pwd-shares' && p.pwdShares) parts.push(`open ${p.pwdShares.file} with ${p.pwdShares.threshold} of ${p.pwdShares.total} password shares and import it`);
+  if (p.mode === 'import-pwd-shares' && p.pwdShares) parts.push(`open ${p.pwdShares.fileName} with ${p.pwdShares.threshold} of ${p.pwdShares.total} password shares and import it`);
   else if (p.mode === 'create-passphrase') parts.push(`each custodian creates and imports a new share (${p.shares} in all)`);
   else parts.push(`import ${p.shares} DKEK share${p.shares === 1 ? '' : 's'}, one per custodian`);
   if (p.expectedKcv) parts.push(`expected KCV ${p.expectedKcv}`);

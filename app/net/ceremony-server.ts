@@ -106,8 +106,9 @@ export class SecureSession {
     let frame: Uint8Array;
     try {
       frame = sealMessage(this.channel.sealer, message);
-    } catch {
-      this.close(CloseCode.goingAway, 'internal error while sealing a message');
+    } catch (e) {
+      // a defect in the coordinator (a message it should never build); the text names a field, never a value
+      this.close(CloseCode.goingAway, `internal error while sealing a ${message.type} message: ${(e as Error).message}`);
       return;
     }
     this.ws.send(frame, { binary: true });

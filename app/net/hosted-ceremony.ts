@@ -121,8 +121,6 @@ export interface HostedCeremonyState {
   pwd: {
     entries: PwdEntry[];
     primeKnown: boolean;
-    /** the slot asked for the prime, while its request is open */
-    primeAskedOf: number | null;
     /** entries in the combination running now, or 0 */
     combining: number;
     /** entries the last failed combination used (a retry needs more) */
@@ -230,7 +228,7 @@ export function initialHostedState(config: HostedCeremonyConfig): HostedCeremony
     pins: null,
     pinRequest: null,
     verifyPin: null,
-    pwd: { entries: [], primeKnown: false, primeAskedOf: null, combining: 0, failedWith: 0, usedCount: 0, checkedCount: 0, done: false },
+    pwd: { entries: [], primeKnown: false, combining: 0, failedWith: 0, usedCount: 0, checkedCount: 0, done: false },
     outcome: null,
   };
 }
@@ -461,13 +459,12 @@ function ask(d: Draft, s: SlotState): void {
       return;
     }
     case 'import-pwd-shares': {
-      const pwd = d.c.pwd;
-      const needPrime = !pwd.primeKnown && (pwd.primeAskedOf === null || pwd.primeAskedOf === s.slot);
-      if (needPrime) pwd.primeAskedOf = s.slot;
+      // The prime is public; every custodian who has it may type it until one has.
+      const needPrime = !d.c.pwd.primeKnown;
       const request = newRequest(d, s, 'pwd-share');
       const ps = cfg.pwdShares!;
       send(d, s, { type: 'request-pwd-share', request, fileName: ps.fileName, threshold: ps.threshold, total: ps.total, needPrime });
-      broadcast(d, { type: 'asked', slot: s.slot, name: s.name, what: `their password share${needPrime ? ' and the prime' : ''}` });
+      broadcast(d, { type: 'asked', slot: s.slot, name: s.name, what: `their password share${needPrime ? ' (and the prime, if they have it)' : ''}` });
       return;
     }
     case 'create-pwd-shares':
@@ -598,7 +595,6 @@ function onMessage(d: Draft, s: SlotState, m: InboundMessage): void {
       return;
     case 'decline':
       s.request = null;
-      if (d.c.pwd.primeAskedOf === s.slot) d.c.pwd.primeAskedOf = null;
       warn(d, 'REQUEST_DECLINED', `${s.name} could not answer: ${m.message}`);
       d.fx.push({ type: 'close', slot: s.slot, connection: s.connection!, error: null });
       return;
@@ -645,7 +641,6 @@ function onMessage(d: Draft, s: SlotState, m: InboundMessage): void {
     case 'pwd-share': {
       s.request = null;
       const pwd = d.c.pwd;
-      if (pwd.primeAskedOf === s.slot) pwd.primeAskedOf = null;
       if (m.prime !== undefined) pwd.primeKnown = true;
       s.pwdGiven = true;
       pwd.entries.push({ slot: s.slot, id: m.id, prime: m.prime ?? null, value: m.value });
@@ -653,8 +648,6 @@ function onMessage(d: Draft, s: SlotState, m: InboundMessage): void {
       result(d, s, m.request, null);
       broadcast(d, { type: 'pwd-share-received', slot: s.slot, name: s.name, received: pwd.entries.length, threshold });
       maybeCombine(d);
-      // someone still has to type the prime
-      askEveryone(d);
       return;
     }
     case 'pins':
@@ -709,7 +702,19 @@ function maybeCombine(d: Draft): void {
     }
     return;
   }
-  if (!pwd.primeKnown || pwd.entries.length < threshold || pwd.entries.length <= pwd.failedWith) return;
+  if (pwd.entries.length < threshold || pwd.entries.length <= pwd.failedWith) return;
+  if (!pwd.primeKnown) {
+    const more = d.slots.some((s) => isCustodian(s) && !s.pwdGiven && !s.timedOut);
+    if (!more) {
+      failWith(d, {
+        code: 'PWD_SHARES_PRIME_MISSING',
+        message: 'every custodian gave a password share, but none gave the prime',
+        kind: 'usage',
+        hint: 'the prime is printed with the shares ("Prime : …"); start again and have one custodian type it',
+      });
+    }
+    return;
+  }
   pwd.combining = pwd.entries.length;
   d.fx.push({ type: 'open-pwd-file', entries: pwd.entries.slice() });
 }
@@ -717,13 +722,9 @@ function maybeCombine(d: Draft): void {
 function onLeft(d: Draft, s: SlotState, reason: string): void {
   s.connection = null;
   s.sas = null;
-  if (s.request !== null) {
-    if (d.c.pwd.primeAskedOf === s.slot) d.c.pwd.primeAskedOf = null;
-    s.request = null; // whatever was half-typed there is discarded on that terminal
-  }
+  s.request = null; // whatever was half-typed there is discarded on that terminal
   broadcast(d, { type: 'slot-left', slot: s.slot, name: s.name, reason });
   issueCode(d, s, 'the previous connection ended');
-  if (d.c.phase !== 'over') askEveryone(d); // the prime may now be asked of someone else
 }
 
 /**

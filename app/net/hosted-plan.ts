@@ -214,7 +214,7 @@ export function buildHostPlan(flags: HostFlags, resolvePath: (p: string) => stri
     mode,
     shares,
     initialize: initialize?.dkekShares ?? null,
-    pwdShares: pwdShares ? { threshold: pwdShares.threshold, total: pwdShares.total, file: pwdShares.fileName } : null,
+    pwdShares: pwdShares ? { threshold: pwdShares.threshold, total: pwdShares.total, fileName: pwdShares.fileName } : null,
     expectedKcv: expectKcv ? formatKcv(expectKcv) : null,
   };
   return {

@@ -50,7 +50,7 @@ const coordinatorMessages = [
     fileName,
     threshold: z.number().int().min(2).max(255),
     total: z.number().int().min(2).max(255),
-    /** also type the prime (the coordinator does not know it yet) */
+    /** the coordinator does not know the prime yet: send it too, if this custodian has it */
     needPrime: z.boolean(),
   }),
   z.strictObject({ type: z.literal('request-pins'), request: RequestId, dkekShares: z.number().int().min(0).max(127) }),

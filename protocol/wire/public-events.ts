@@ -47,7 +47,7 @@ export const PlanSummary = z.strictObject({
   /** initialise the device first, for this many DKEK shares */
   initialize: z.number().int().min(0).max(127).nullable(),
   /** n-of-m password shares of one share file */
-  pwdShares: z.strictObject({ threshold: count, total: count, file: text }).nullable(),
+  pwdShares: z.strictObject({ threshold: count, total: count, fileName: text }).nullable(),
   expectedKcv: KcvText.nullable(),
 });
 export type PlanSummary = z.infer<typeof PlanSummary>;
