@@ -15,6 +15,7 @@ import { planCheck } from './plan-check.ts';
 import { verify } from './verify.ts';
 import { host } from './host.ts';
 import { join } from './join.ts';
+import { run } from './run.ts';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, verify, host, sim];
+export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, run, verify, host, sim];

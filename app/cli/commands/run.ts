@@ -1,0 +1,279 @@
+/**
+ * `hsm-ceremony run PLAN`: executes a ceremony plan step by step (docs/plan-format.md §4) and
+ * writes its transcript (docs/transcript-format.md). `--rehearse` runs it on the built-in
+ * simulator with rehearsal secrets and sign-offs from `--secrets-file`. Without a terminal the
+ * run is headless and starts only when that file answers everything the plan will ask
+ * (plan-format.md §9.1); an interrupt (Ctrl-C, SIGINT) aborts it with the transcript finished as
+ * aborted (exit 4). A transcript that exists is continued (`resumed`), never overwritten.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { CliIo, Command } from '../command.ts';
+import { deviceOptions, DeviceSecrets, openCard, type DeviceFlags } from '../device-options.ts';
+import { isInteractive } from '../secret-input.ts';
+import { withInterrupt } from '../progress.ts';
+import { workerKdf } from '../kdf.ts';
+import { loadPlan, type LoadedPlan } from '../../plan/plan-parse.ts';
+import { formatIssue } from '../../plan/plan-issue.ts';
+import { checkRehearsalSecrets } from '../../plan/rehearsal-secrets.ts';
+import { isSimulator } from '../../plan/plan-schema.ts';
+import { TranscriptWriter } from '../../transcript/writer.ts';
+import { planIdentity, type Actor } from '../../transcript/event.ts';
+import { verifyTranscript } from '../../transcript/verifier.ts';
+import { VERSION } from '../../version.ts';
+import { usageError, deviceError, incomplete, EXIT_CODES, isCeremonyError } from '../../../protocol/errors.ts';
+import { openRehearsalDevice, deviceSerial, type RunDevice } from '../../run/run-device.ts';
+import { runPlan } from '../../run/plan-runner.ts';
+import type { StepState } from '../../run/run-machine.ts';
+import type { RunMemory, RunSecrets } from '../../run/step-executor.ts';
+import type { SecretsFile } from '../secrets-file.ts';
+
+const PROGRAM = 'hsm-ceremony';
+
+const defaultRng = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+
+/** The default output folder: a new dated folder in the working directory. */
+function datedFolder(cwd: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  let dir = join(cwd, `ceremony-${stamp}`);
+  for (let i = 2; existsSync(dir); i++) dir = join(cwd, `ceremony-${stamp}-${i}`);
+  return dir;
+}
+
+/** Secrets and sign-offs from a secrets file, for a headless run. */
+export function fileSecrets(file: SecretsFile): RunSecrets {
+  const need = (v: Uint8Array | undefined, what: string) => {
+    if (!v) throw usageError('NO_TTY', `${basename(file.path)} has no ${what}, and there is no terminal to type it on`, { hint: 'add it to the secrets file (docs/secrets-file.md)' });
+    return v.slice();
+  };
+  return {
+    pin: async () => need(file.pin, 'pin'),
+    soPin: async () => need(file.soPin, 'soPin'),
+    passphrase: async (f) => need(file.forShareFile(f)?.passphrase, `shares."${basename(f)}".passphrase`),
+    signOff: async (name) => {
+      const v = file.signOffs.get(name);
+      if (v === undefined) throw usageError('NO_TTY', `${basename(file.path)} has no signOffs."${name}", and there is no terminal to ask ${name} on`, { hint: 'add it to the rehearsal secrets file' });
+      return v ? { accepted: true } : { accepted: false, reason: 'declined (rehearsal secrets file)' };
+    },
+  };
+}
+
+/** Refuses a headless run the secrets file cannot answer completely, naming everything missing. */
+function requireHeadless(plan: LoadedPlan, file: SecretsFile | undefined, rehearse: boolean, secretsName: string | undefined): void {
+  if (!file) {
+    throw usageError('NO_TTY', 'there is no terminal, so every secret and sign-off must come from --secrets-file, and none was given', {
+      hint: 'run it on a terminal, or give a secrets file; "hsm-ceremony plan check PLAN --secrets-file FILE" lists what it needs',
+    });
+  }
+  const issues = checkRehearsalSecrets(
+    plan.plan,
+    {
+      rehearsal: file.rehearsal,
+      hasPin: file.pin !== undefined,
+      hasSoPin: file.soPin !== undefined,
+      shares: new Map([...file.shares].map(([n, v]) => [n, v.passphrase ? 'passphrase' : 'pwdShares'] as const)),
+      signOffs: file.signOffs,
+    },
+    plan.locate,
+    secretsName,
+  ).filter((i) => i.severity === 'error' && (rehearse || i.code !== 'SECRETS_NOT_REHEARSAL'));
+  if (issues.length > 0) {
+    throw usageError('RUN_NEEDS_INPUT', `there is no terminal, and the secrets file does not answer everything the plan asks: ${issues.map((i) => formatIssue(i)).join('; ')}`, {
+      hint: 'add what is missing to the secrets file, or run on a terminal',
+    });
+  }
+}
+
+export const run: Command = {
+  path: ['run'],
+  summary: 'run a ceremony plan step by step and write its transcript (--rehearse: on the simulator)',
+  help: `usage: hsm-ceremony run PLAN [--rehearse] [--secrets-file F] [--out DIR] [--transcript FILE]
+                        [--resume] [--sim [--sim-state FILE] | --reader NAME] [--json]
+
+Executes the plan's steps in order (docs/plan-format.md) and writes the ceremony transcript
+(docs/transcript-format.md): every step started and finished, card status words, share imports
+with their fingerprints, the KCV, every file written with its SHA-256, and the sign-offs. The
+ceremony key's fingerprint is printed at the start and at the end: write it on the paper record.
+
+  --rehearse         run on the built-in simulator (a new card from a random seed, recorded in
+                     the transcript) with rehearsal secrets and sign-offs from --secrets-file,
+                     which must say "rehearsal": true
+  --secrets-file F   PINs, passphrases and (rehearsal only) sign-offs (docs/secrets-file.md)
+  --out DIR          where every output goes (default: a new folder ceremony-DATE-TIME); files
+                     are never overwritten
+  --transcript FILE  the transcript (default DIR/transcript.jsonl); if it exists, the ceremony is
+                     continued from it after a crash: a signed "resumed" event, then the steps
+                     that had not finished
+  --resume           continue the transcript (it must exist)
+  --sim-state FILE   keep the simulated card in FILE; a rehearsal can be resumed only with it
+  --sim, --reader    the device (default: the plan's device.reader)
+  --json             one JSON summary on stdout; progress goes to stderr
+
+Without a terminal the run is headless: it starts only when --secrets-file answers every secret
+and sign-off the plan asks for (check with "plan check PLAN --secrets-file F"), and Ctrl-C
+aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check failed
+(KCV, signature), 2 usage, 3 device, 4 aborted or left incomplete (continue it with --resume).`,
+  async run(argv: string[], io: CliIo) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { ...deviceOptions, rehearse: { type: 'boolean' }, out: { type: 'string' }, transcript: { type: 'string' }, resume: { type: 'boolean' } },
+    });
+    if (positionals.length !== 1) throw usageError('USAGE', 'give exactly one plan file', { hint: 'hsm-ceremony run PLAN [--rehearse --secrets-file F]' });
+    const flags = values as DeviceFlags & { rehearse?: boolean; out?: string; transcript?: string; resume?: boolean };
+    const rehearse = flags.rehearse === true;
+    if (rehearse && (flags.reader !== undefined || flags.sim)) throw usageError('USAGE', '--rehearse always runs on the built-in simulator; drop --reader/--sim', { hint: 'use --sim-state FILE to keep the simulated card' });
+    if (!rehearse && flags['sim-state'] !== undefined && !flags.sim) throw usageError('USAGE', '--sim-state goes with --rehearse or --sim');
+    const plan = loadPlan(positionals[0]!, io.cwd);
+    const secrets = new DeviceSecrets(flags, io);
+    let device: RunDevice | undefined;
+    const out = (line: string) => (flags.json ? io.stderr : io.stdout).write(line + '\n');
+    try {
+      if (rehearse && secrets.file && !secrets.file.rehearsal) {
+        throw usageError('SECRETS_NOT_REHEARSAL', `${flags['secrets-file']} is not marked "rehearsal": true; a rehearsal takes rehearsal secrets only`, {
+          hint: 'real secrets never go to the simulator; make a rehearsal secrets file (docs/secrets-file.md)',
+        });
+      }
+      // Every secret and sign-off comes from the secrets file: checked up front, so a run never
+      // stops half-way for an answer nobody can give. (On a terminal too, for now: the interactive
+      // prompts of the run view are not there yet.)
+      void isInteractive;
+      requireHeadless(plan, secrets.file, rehearse, flags['secrets-file']);
+
+      // where things go
+      const transcriptGiven = flags.transcript !== undefined ? resolve(io.cwd, flags.transcript) : undefined;
+      const resuming = flags.resume === true || (transcriptGiven !== undefined && existsSync(transcriptGiven));
+      const outDir = flags.out !== undefined ? resolve(io.cwd, flags.out) : resuming && transcriptGiven ? dirname(transcriptGiven) : datedFolder(io.cwd, new Date());
+      const st = statSync(outDir, { throwIfNoEntry: false });
+      if (st && !st.isDirectory()) throw usageError('OUTPUT_NOT_FOLDER', `${outDir} is not a folder`, { hint: 'give --out a folder (it is created when absent)' });
+      mkdirSync(outDir, { recursive: true, mode: 0o700 });
+      const transcriptPath = transcriptGiven ?? join(outDir, 'transcript.jsonl');
+      if (flags.resume && !existsSync(transcriptPath)) throw usageError('TRANSCRIPT_UNREADABLE', `${transcriptPath} does not exist, so there is nothing to resume`, { hint: 'drop --resume to start the ceremony' });
+
+      // what an earlier run left (resume)
+      let done: StepState[] | undefined;
+      const memory: RunMemory = { kcv: null, written: new Set() };
+      let resumeSeed: string | undefined;
+      if (resuming) {
+        const report = verifyTranscript(new Uint8Array(readFileSync(transcriptPath)), { plan: { sha256: plan.sha256, plan: plan.plan } });
+        if (report.status === 'incomplete' || report.status === 'failed') {
+          done = report.summary.steps.map((s) => (s.status === 'not run' ? 'pending' : s.status));
+          const kcvs = report.summary.kcvs;
+          memory.kcv = kcvs.length > 0 ? kcvs[kcvs.length - 1]!.kcv : null;
+          for (const o of report.summary.outputs) memory.written.add(o.path);
+          if (report.summary.rehearsal !== rehearse) {
+            throw usageError('RESUME_MISMATCH', `${basename(transcriptPath)} records a ${report.summary.rehearsal ? 'rehearsal' : 'real ceremony'}; resume it ${report.summary.rehearsal ? 'with' : 'without'} --rehearse`);
+          }
+          resumeSeed = readSeed(transcriptPath);
+        }
+        // a finished or invalid transcript is refused by TranscriptWriter.resume with its own message
+      }
+
+      // the device
+      if (rehearse) {
+        device = await openRehearsalDevice({ statePath: flags['sim-state'] !== undefined ? resolve(io.cwd, flags['sim-state']) : undefined, rng: defaultRng, resumeSeed: resuming ? resumeSeed : undefined });
+      } else {
+        const simulated = flags.sim === true || (flags.reader === undefined && isSimulator(plan.plan));
+        const session = await openCard({ ...flags, ...(simulated ? { sim: true } : {}), ...(flags.reader === undefined && !simulated ? { reader: plan.plan.device.reader } : {}) }, io, { changesCard: true, secrets });
+        const serial = await deviceSerial(session.hsm);
+        device = {
+          hsm: session.hsm,
+          applet: session.applet,
+          info: { reader: session.device.description.slice(0, 200), simulated: session.device.simulated, serial, firmware: session.applet.versionText },
+          close: session.close,
+        };
+        const want = plan.plan.device;
+        if (want.serial !== undefined && want.serial !== serial) {
+          throw deviceError('WRONG_DEVICE', `the device has serial ${serial ?? 'unknown'}, but the plan expects ${want.serial}`, { hint: 'insert the device the plan names' });
+        }
+        if (want.firmware !== undefined && want.firmware !== session.applet.versionText) {
+          throw deviceError('WRONG_DEVICE', `the device runs firmware ${session.applet.versionText}, but the plan expects ${want.firmware}`, { hint: 'use the device the plan names, or correct the plan and have it reviewed again' });
+        }
+      }
+
+      // the transcript
+      const writer = resuming
+        ? TranscriptWriter.resume(transcriptPath, { plan: planIdentity(plan), reason: 'the coordinator was restarted; steps that had not finished run again' })
+        : TranscriptWriter.create(transcriptPath, {
+            plan: planIdentity(plan),
+            version: VERSION,
+            device: device.info,
+            rehearsal: rehearse,
+            ...(rehearse && device.seed ? { simulatorSeed: device.seed } : {}),
+          });
+      const operator: Actor = { role: 'operator', name: plan.plan.roles.operator ?? null };
+      out(`${PROGRAM} run: ${plan.plan.name}${rehearse ? ' (REHEARSAL on the simulator)' : ''}`);
+      out(`  plan        ${plan.fileName}, SHA-256 ${plan.sha256}`);
+      out(`  device      ${device.info.reader}${device.info.serial ? `, serial ${device.info.serial}` : ''}, firmware ${device.info.firmware ?? 'unknown'}`);
+      out(`  output      ${outDir}`);
+      out(`  transcript  ${transcriptPath}${resuming ? ' (resumed)' : ''}`);
+      out(`  ceremony key fingerprint: ${writer.fingerprint}`);
+
+      const started = performance.now();
+      const result = await withInterrupt((signal) =>
+        runPlan({
+          writer,
+          ...(done ? { done } : {}),
+          ctx: {
+            plan: plan.plan,
+            planDir: plan.dir,
+            outDir,
+            hsm: device!.hsm,
+            secrets: fileSecrets(secrets.file!),
+            kdf: (name, s) => workerKdf(io, name, s),
+            rng: defaultRng,
+            signal,
+            memory,
+            operator,
+            progress: (t) => out(`        ${t}`),
+          },
+          onState: (s) => {
+            if (s.current !== null && s.phase === 'running') out(`[${s.current + 1}/${s.kinds.length}] ${s.kinds[s.current]}`);
+          },
+        }),
+      );
+      const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
+      const fingerprint = writer.fingerprint;
+      out(`ceremony key fingerprint: ${fingerprint}`);
+      if (flags.json) {
+        io.stdout.write(
+          JSON.stringify({ outcome: result.outcome, transcript: transcriptPath, out: outDir, plan: { file: plan.fileName, sha256: plan.sha256 }, keyFingerprint: fingerprint, kcv: memory.kcv, rehearsal: rehearse, simulatorSeed: device.seed ?? null, seconds }) + '\n',
+        );
+      }
+      if (result.outcome === 'completed') {
+        out(`completed in ${seconds} s${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}. Verify with: ${PROGRAM} verify ${transcriptPath} --plan ${plan.path}`);
+        return EXIT_CODES.ok;
+      }
+      if (result.outcome === 'aborted') {
+        throw incomplete('ABORTED', `the ceremony was aborted (${result.state.reason ?? 'by the operator'}); the transcript is finished as aborted`, { hint: `keep ${transcriptPath} as the record of what happened` });
+      }
+      if (isCeremonyError(result.error)) {
+        out(`the transcript was left incomplete at step ${nextStepText(result.state.steps)}; fix the cause and continue with: ${PROGRAM} run ${positionals[0]} --resume --transcript ${transcriptPath}`);
+        throw result.error;
+      }
+      throw result.error ?? new Error('the run stopped without a reason');
+    } finally {
+      secrets.wipe();
+      await device?.close().catch(() => undefined);
+    }
+  },
+};
+
+function nextStepText(steps: StepState[]): string {
+  const i = steps.findIndex((s) => s === 'failed' || s === 'running' || s === 'pending');
+  return i < 0 ? 'the end' : String(i + 1);
+}
+
+/** The simulator seed a rehearsal transcript recorded in its first line. */
+function readSeed(path: string): string | undefined {
+  const text = readFileSync(path, 'utf8');
+  const first = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : undefined);
+  try {
+    const seed = (JSON.parse(first) as { data?: { simulatorSeed?: unknown } }).data?.simulatorSeed;
+    return typeof seed === 'string' ? seed : undefined;
+  } catch {
+    return undefined;
+  }
+}
