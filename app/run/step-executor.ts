@@ -68,6 +68,11 @@ export interface StepContext {
   record(e: AppendEvent): void;
   /** a line of progress for the screen (public text) */
   progress?(text: string): void;
+  /**
+   * For `replay --against simulator`: the recorded bytes of a share file the plan creates, used
+   * instead of making a new one (a new share would give another DKEK).
+   */
+  recordedShareFile?(file: string): Uint8Array;
 }
 
 const DEFAULT_STATEMENT = 'the ceremony script was followed and every deviation was noted';
@@ -207,6 +212,10 @@ export async function executeStep(ctx: StepContext, n: number): Promise<void> {
         throw usageError('OUTPUT_EXISTS', `${abs} already exists and will not be overwritten`, {
           hint: 'move it away (or choose another --out folder) and continue the ceremony; if a crash left it, it was never recorded and is not the custodian\'s share',
         });
+      }
+      if (ctx.recordedShareFile) {
+        writeOutput(ctx, n, st.file, ctx.recordedShareFile(st.file));
+        return;
       }
       const passphrase = await ctx.secrets.passphrase(st.file, st.custodian);
       try {

@@ -16,6 +16,7 @@ import { verify } from './verify.ts';
 import { host } from './host.ts';
 import { join } from './join.ts';
 import { run } from './run.ts';
+import { replay } from './replay.ts';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, run, verify, host, sim];
+export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, run, replay, verify, host, sim];
