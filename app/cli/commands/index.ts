@@ -19,4 +19,4 @@ import { run } from './run.ts';
 import { replay } from './replay.ts';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, run, replay, verify, host, sim];
+export const commands: Command[] = [demo, shareCreate, shareVerify, status, init, shareImport, keys, backup, restore, inspect, pinChange, pinUnblock, pinChangeSo, planCheck, run, replay, verify, host, join, sim];
