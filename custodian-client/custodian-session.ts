@@ -44,6 +44,8 @@ export interface CustodianSources {
   yes: boolean;
   /** folder for new share files (create) */
   dir: string;
+  /** folder the file options are relative to */
+  cwd: string;
 }
 
 export interface CustodianDeps {
@@ -421,10 +423,10 @@ export class CustodianSession {
     this.#out(`\nthe coordinator asks for your DKEK share${m.fileName ? ` (${m.fileName})` : ''}`);
     let file: Uint8Array;
     if (m.file !== undefined) file = m.file.slice();
-    else if (this.#src.shareFile !== undefined) file = readBytes(resolve(this.#src.dir, this.#src.shareFile), 'share file');
+    else if (this.#src.shareFile !== undefined) file = readBytes(resolve(this.#src.cwd, this.#src.shareFile), 'share file');
     else if (this.#interactive()) {
       const path = await readLine(this.#io, 'Path of your share file (.pbe): ', { hidden: false, maxLength: 4096, signal });
-      file = readBytes(resolve(this.#src.dir, text(path).trim()), 'share file');
+      file = readBytes(resolve(this.#src.cwd, text(path).trim()), 'share file');
     } else this.#needTty('a share file', '--share-file FILE');
     try {
       parseShareFile(file);
@@ -437,7 +439,7 @@ export class CustodianSession {
     let kdfMs = 0;
     for (let attempt = 1; attempt <= tries && share === null; attempt++) {
       const pw = this.#src.passphraseFile !== undefined
-        ? readSecretLine(resolve(this.#src.dir, this.#src.passphraseFile), 'passphrase file')
+        ? readSecretLine(resolve(this.#src.cwd, this.#src.passphraseFile), 'passphrase file')
         : this.#interactive()
           ? await readLine(this.#io, 'Passphrase (hidden): ', { hidden: true, signal })
           : this.#needTty('the passphrase', '--passphrase-file FILE');
@@ -481,7 +483,7 @@ export class CustodianSession {
     this.#out(`\nthe coordinator asks for your password share of ${m.fileName} (any ${m.threshold} of ${m.total} open it)${m.needPrime ? ', and the prime if you have it' : ''}`);
     let fields: PrintoutFields;
     if (this.#src.pwdSharesFile !== undefined) {
-      const path = resolve(this.#src.dir, this.#src.pwdSharesFile);
+      const path = resolve(this.#src.cwd, this.#src.pwdSharesFile);
       assertPrivate(path, 'password-share file');
       const bytes = readBytes(path, 'password-share file');
       try {
@@ -532,7 +534,7 @@ export class CustodianSession {
   async #pins(m: Extract<CoordinatorMessage, { type: 'request-pins' }>, signal: AbortSignal): Promise<void> {
     this.#out(`\nsecurity officer: the coordinator will INITIALISE the device for ${m.dkekShares} DKEK share${m.dkekShares === 1 ? '' : 's'} (this erases it)`);
     const soPin = this.#src.soPinFile !== undefined
-      ? readSecretLine(resolve(this.#src.dir, this.#src.soPinFile), 'SO-PIN file')
+      ? readSecretLine(resolve(this.#src.cwd, this.#src.soPinFile), 'SO-PIN file')
       : this.#interactive()
         ? await readLine(this.#io, 'SO-PIN (16 hex digits, hidden): ', { hidden: true, maxLength: 47, signal })
         : this.#needTty('the SO-PIN', '--so-pin-file FILE');
@@ -553,7 +555,7 @@ export class CustodianSession {
 
   async #newPin(signal: AbortSignal): Promise<Uint8Array> {
     if (this.#src.pinFile !== undefined) {
-      const pin = readSecretLine(resolve(this.#src.dir, this.#src.pinFile), 'PIN file');
+      const pin = readSecretLine(resolve(this.#src.cwd, this.#src.pinFile), 'PIN file');
       checkPin(pin);
       return pin;
     }
@@ -581,7 +583,7 @@ export class CustodianSession {
   async #pin(m: Extract<CoordinatorMessage, { type: 'request-pin' }>, signal: AbortSignal): Promise<void> {
     this.#out('\nthe coordinator needs the user PIN to confirm the DKEK (Pico HSM commits it only then)');
     const pin = this.#src.pinFile !== undefined
-      ? readSecretLine(resolve(this.#src.dir, this.#src.pinFile), 'PIN file')
+      ? readSecretLine(resolve(this.#src.cwd, this.#src.pinFile), 'PIN file')
       : this.#interactive()
         ? await readLine(this.#io, 'User PIN (hidden): ', { hidden: true, maxLength: 16, signal })
         : this.#needTty('the user PIN', '--pin-file FILE');
@@ -595,6 +597,10 @@ export class CustodianSession {
   }
 
   async #create(m: Extract<CoordinatorMessage, { type: 'request-create' }>, signal: AbortSignal): Promise<void> {
+    // The name comes from the coordinator: a plain file name in --dir, never a path elsewhere.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,250}$/.test(m.fileName) || m.fileName.includes('..')) {
+      throw new Declined(usageError('BAD_FILE_NAME', 'the coordinator asked to save the share under a name that is not a plain file name', { hint: 'tell the coordinator; nothing was written' }));
+    }
     const path = resolve(this.#src.dir, m.fileName);
     this.#out(`\nthe coordinator asks you to create a new DKEK share, saved here as ${path}`);
     if (statSync(path, { throwIfNoEntry: false })) {
@@ -632,7 +638,7 @@ export class CustodianSession {
 
   async #newPassphrase(signal: AbortSignal): Promise<Uint8Array> {
     if (this.#src.passphraseFile !== undefined) {
-      const pw = readSecretLine(resolve(this.#src.dir, this.#src.passphraseFile), 'passphrase file');
+      const pw = readSecretLine(resolve(this.#src.cwd, this.#src.passphraseFile), 'passphrase file');
       if (pw.length < MIN_PASSPHRASE) {
         wipe(pw);
         throw new Declined(usageError('PASSPHRASE_TOO_SHORT', `the passphrase must have at least ${MIN_PASSPHRASE} characters`));

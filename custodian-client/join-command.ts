@@ -107,6 +107,7 @@ export async function runJoin(argv: string[], o: JoinRunOptions): Promise<number
     pinFile: values['pin-file'],
     yes: values.yes === true,
     dir: values.dir !== undefined ? resolve(o.cwd, values.dir) : o.cwd,
+    cwd: o.cwd,
   }, o.deps);
   o.onSession?.(session);
   return session.run();
