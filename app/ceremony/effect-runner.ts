@@ -432,6 +432,17 @@ export class EffectRunner {
         const files = spec.files.map((f) => ({ name: f.name, file: readInput(this.#path(f.path), 'share file') }));
         const index = new Map(files.map((f, i) => [f.name, i]));
         let asked = 0;
+        // The operation stops its own derivations through the signal it hands to kdf(); when it
+        // stops (a wrong passphrase, a refused share), a custodian still being asked for a secret
+        // must be released too, or the operation would wait for that secret before it reports.
+        let opSignal: AbortSignal | undefined;
+        const watch = (s: AbortSignal) => {
+          if (opSignal) return;
+          opSignal = s;
+          s.addEventListener('abort', () => {
+            for (const w of job.waiting.splice(0)) w.reject(incomplete('CANCELLED', 'the import stopped', { hint: 'nothing more was sent to the card' }));
+          }, { once: true });
+        };
         return this.#withCard(async (c) => {
           const r = await importShares(
             c.hsm,
@@ -441,7 +452,10 @@ export class EffectRunner {
               secret: () => this.#request<ShareSecretInput>(job, dispatch, { kind: 'share-secret', index: asked++, name: f.name }),
             })),
             {
-              kdf: (name, s) => this.#kdf(job.id, index.get(name) ?? 0, `deriving ${name}`, s, dispatch),
+              kdf: (name, s) => {
+                watch(s);
+                return this.#kdf(job.id, index.get(name) ?? 0, `deriving ${name}`, s, dispatch);
+              },
               concurrency: this.#d.maxDerivations ?? 2,
               signal,
               onEvent: (e) => {

@@ -169,6 +169,24 @@ export async function startSession(o: SessionOptions = {}): Promise<Session> {
     patchConsole: false,
   });
   const frame = () => stripVTControlCharacters(stdout.frames.at(-1) ?? '');
+  /**
+   * Waits until the interface stopped drawing (no new frame for 30 ms), so the next keys reach the
+   * input of the screen now shown: Ink subscribes a new input after React commits it, and keys
+   * written before that would be lost.
+   */
+  const settle = async () => {
+    const until = Date.now() + 1000;
+    let n = stdout.frames.length;
+    let quiet = 0;
+    while (quiet < 3 && Date.now() < until) {
+      await tick(10);
+      if (stdout.frames.length === n) quiet++;
+      else {
+        n = stdout.frames.length;
+        quiet = 0;
+      }
+    }
+  };
   Object.assign(session, {
     card,
     cwd,
@@ -183,14 +201,15 @@ export async function startSession(o: SessionOptions = {}): Promise<Session> {
       for (const k of keys) {
         stdin.write(k);
         await tick(k === KEY.escape ? 30 : 5);
+        await settle();
       }
-      await tick(5);
     },
     async type(text: string) {
       stdin.write(text);
       await tick(5);
       stdin.write(KEY.enter);
       await tick(10);
+      await settle();
     },
     async waitFor(text: string | RegExp, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
