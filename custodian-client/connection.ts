@@ -31,6 +31,8 @@ export interface ConnectOptions {
   rng?: Rng;
   /** from connecting to an established channel (default 15 s) */
   timeoutMs?: number;
+  /** benchmark hook: the WebSocket is open (TCP and HTTP upgrade done); the handshake starts */
+  onSocketOpen?: () => void;
 }
 
 /**
@@ -131,6 +133,7 @@ export class CustodianConnection {
       });
       ws.on('close', () => fail(wireError(WireErrorCode.CONNECTION_LOST, 'the coordinator closed the connection during the join')));
       ws.on('open', () => {
+        options.onSocketOpen?.();
         try {
           ws.send(handshake.start(), { binary: true });
         } catch (e) {

@@ -28,8 +28,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { CoordinatorHandshake, type ChannelSession } from '../../protocol/channel/handshake.ts';
-import { wipeJoinCode, type JoinCode } from '../../protocol/channel/join-code.ts';
+import { CoordinatorHandshake, CustodianHandshake, type ChannelSession } from '../../protocol/channel/handshake.ts';
+import { generateJoinCode, wipeJoinCode, type JoinCode } from '../../protocol/channel/join-code.ts';
 import { isCeremonyError, usageError, type CeremonyError } from '../../protocol/errors.ts';
 import type { Rng } from '../../protocol/random.ts';
 import type { CoordinatorMessage } from '../../protocol/wire/coordinator-messages.ts';
@@ -422,6 +422,7 @@ export class CeremonyServer {
    * @throws CeremonyError usage LISTEN_FAILED when the address cannot be bound
    */
   listen(): Promise<{ host: string; port: number }> {
+    selfTest();
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
         reject(wireErrorForListen(this.#o.host, this.#o.port, e.code ?? 'error'));
@@ -446,6 +447,29 @@ export class CeremonyServer {
     await new Promise<void>((r) => this.#http.close(() => r()));
     this.#wss.close();
   }
+}
+
+/**
+ * One complete handshake between the two state machines in memory, before the server opens: the
+ * channel code is exercised once (a broken build fails here, not at the first custodian), and the
+ * JIT has compiled it, so the first custodians do not pay several times the usual handshake cost.
+ *
+ * @throws Error if the two sides do not agree (a defect)
+ */
+function selfTest(): void {
+  const code = generateJoinCode(1);
+  const custodian = new CustodianHandshake({ code: { nameplate: 1, bytes: code.bytes.slice() } });
+  const coordinator = new CoordinatorHandshake({ resolveCode: () => code });
+  const reply = coordinator.receive(custodian.start());
+  const confirm = reply.send ? custodian.receive(reply.send) : reply;
+  const done = confirm.send ? coordinator.receive(confirm.send) : confirm;
+  const last = done.send ? custodian.receive(done.send) : done;
+  wipeJoinCode(code);
+  if (done.status !== 'established' || last.status !== 'established' || done.session.sas !== last.session.sas) {
+    throw new Error('channel self-test failed: the two handshake sides do not agree');
+  }
+  done.session.dispose();
+  last.session.dispose();
 }
 
 function wireErrorForListen(host: string, port: number, code: string): CeremonyError {

@@ -28,7 +28,8 @@ export const BYTES_FIELDS: ReadonlySet<string> = new Set(['share', 'value', 'soP
 /** A JSON value as messages hold it: strings are public, Uint8Arrays are bytes fields. */
 export type WireValue = string | number | boolean | null | Uint8Array | readonly WireValue[] | { readonly [key: string]: WireValue | undefined };
 
-const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+const TEXT = new TextEncoder();
+const HEX_DIGITS = TEXT.encode('0123456789abcdef');
 
 class ByteWriter {
   buf = new Uint8Array(256);
@@ -47,7 +48,7 @@ class ByteWriter {
     this.buf[this.n++] = b;
   }
   text(s: string): void {
-    const bytes = new TextEncoder().encode(s);
+    const bytes = TEXT.encode(s);
     this.ensure(bytes.length);
     this.buf.set(bytes, this.n);
     this.n += bytes.length;
