@@ -161,6 +161,7 @@ export class CustodianSession {
   #finished!: (code: number) => void;
   #done: Promise<number>;
   #deferredEvents: PublicEvent[] = [];
+  #deferredLines: string[] = [];
   #roles: readonly string[] = [];
 
   constructor(conn: CustodianConnection, io: TerminalIo, sources: CustodianSources, deps: CustodianDeps = {}) {
@@ -247,6 +248,9 @@ export class CustodianSession {
   }
 
   #flushEvents(): void {
+    const lines = this.#deferredLines;
+    this.#deferredLines = [];
+    for (const l of lines) this.#out(l);
     const events = this.#deferredEvents;
     this.#deferredEvents = [];
     for (const e of events) this.#renderEvent(e);
@@ -257,7 +261,9 @@ export class CustodianSession {
       case 'welcome': {
         this.#roles = m.roles;
         const roles = m.roles.map((r) => (r === 'security-officer' ? 'security officer' : r)).join(' and ');
-        this.#out(`you are ${m.name}, ${roles} (slot ${m.slot}). The ceremony: ${planText(m.plan)}`);
+        const line = `you are ${m.name}, ${roles} (slot ${m.slot}). The ceremony: ${planText(m.plan)}`;
+        if (!this.#ready || this.#current !== null) this.#deferredLines.push(line);
+        else this.#out(line);
         return;
       }
       case 'event':
@@ -703,7 +709,7 @@ function checkSoPin(typed: Uint8Array): void {
 
 function planText(p: { mode: string; shares: number; initialize: number | null; pwdShares: { threshold: number; total: number; fileName: string } | null; expectedKcv: string | null }): string {
   const parts: string[] = [];
-  if (p.initialize !== null) parts.push(`initialise the device for ${p.initialize} DKEK shares`);
+  if (p.initialize !== null) parts.push(`initialise the device for ${p.initialize} DKEK share${p.initialize === 1 ? '' : 's'}`);
   if (p.mode === 'import-pwd-shares' && p.pwdShares) parts.push(`open ${p.pwdShares.fileName} with ${p.pwdShares.threshold} of ${p.pwdShares.total} password shares and import it`);
   else if (p.mode === 'create-passphrase') parts.push(`each custodian creates and imports a new share (${p.shares} in all)`);
   else parts.push(`import ${p.shares} DKEK share${p.shares === 1 ? '' : 's'}, one per custodian`);
