@@ -105,8 +105,14 @@ describe('PC/SC adapter through pcscd + vpcd', () => {
     if (!pcsc) return;
     cleanup.push(() => pcsc.close());
 
-    const readers = pcsc.listReaders();
-    const empty = readers.find((r) => r.virtual && !r.cardPresent && /(\d+)\s*$/.test(r.name));
+    // Another suite's simulated card may still be leaving a virtual reader: wait up to 30 s.
+    let readers = pcsc.listReaders();
+    const isEmptyVirtual = (r: (typeof readers)[number]) => r.virtual && !r.cardPresent && /(\d+)\s*$/.test(r.name);
+    for (let waited = 0; !readers.some(isEmptyVirtual) && waited < 30_000; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      readers = pcsc.listReaders();
+    }
+    const empty = readers.find(isEmptyVirtual);
     if (!empty) {
       const reason = `no empty vpcd reader (readers: ${readers.map((r) => `${r.name}${r.cardPresent ? ' [card]' : ''}`).join(', ') || 'none'})`;
       if (process.env.CI) assert.fail(reason);
