@@ -57,15 +57,9 @@ test('create three share files: each derivation runs while the next custodian ty
     await s.waitFor('3 share files created', 30_000);
     const f = s.frame();
     for (let i = 1; i <= 3; i++) assert.match(f, new RegExp(`✓ dkek-share-${i}\\.pbe {2}fingerprint [0-9a-f ]{19} {2}\\(passphrase\\)`));
-    // two derivations were under way at the same time at least once
-    let running = 0;
-    let most = 0;
-    for (const st of s.steps) {
-      running += st.effects.filter((e) => e.type === 'start-job' && e.job.kind === 'create-share').length;
-      if ((st.event.type === 'job-done' || st.event.type === 'job-failed') && st.event.type && s.steps.some((x) => x.effects.some((e) => e.type === 'start-job' && e.id === (st.event as { id: number }).id && e.job.kind === 'create-share'))) running--;
-      most = Math.max(most, running);
-    }
-    assert.ok(most >= 2, `two derivations overlapped (max ${most})`);
+    // That two derivations run at once is the reducer's decision, tested without timing in
+    // test/unit/ceremony-shares.test.ts; here the harness waits for each screen to settle, which can
+    // outlast a short derivation, so counting overlaps would only measure the machine's load.
     const kdf = shareFileKdfSync(400_000);
     const shares: Uint8Array[] = [];
     for (let i = 1; i <= 3; i++) {
