@@ -39,11 +39,19 @@ class Pane {
     readonly cwd: string,
   ) {}
 
-  start(args: string): void {
-    const cmd = `node --import ${TSX} ${MAIN} ${args}; echo __EXIT__$?; sleep 60`;
+  start(args: string, env: NodeJS.ProcessEnv = {}): void {
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v} `).join('');
+    const cmd = `${vars}node --import ${TSX} ${MAIN} ${args}; echo __EXIT__$?; sleep 60`;
     execFileSync('tmux', ['-L', SOCKET, 'new-session', '-d', '-s', this.name, '-x', '80', '-y', '24', '-c', this.cwd, cmd], {
       env: { ...process.env, TERM: 'xterm-256color' },
     });
+  }
+
+  /** The pane with its escape sequences (-e), to look for colours. */
+  captureStyled(): string {
+    const text = execFileSync('tmux', ['-L', SOCKET, 'capture-pane', '-p', '-e', '-t', this.name], { encoding: 'utf8' });
+    this.screens.push(text);
+    return text;
   }
 
   capture(history = false): string {
@@ -210,5 +218,43 @@ test('a whole single-operator ceremony on two simulated cards, in a real 80×24 
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
     const all = [...a.screens, ...b.screens].join('\n');
     for (const secret of SECRETS) assert.equal(all.includes(secret), false, 'a planted secret appeared on a captured screen');
+  }
+});
+
+test('Ctrl-C in a real terminal: a typed secret is dropped, the summary says nothing was changed; NO_COLOR means no colour', { timeout: 60_000 }, async (t) => {
+  const missing = tmuxAvailable();
+  if (missing) {
+    if (process.env.CI) assert.fail(`${missing}, and the terminal test must run in CI`);
+    t.skip(`${missing}: install tmux to run the terminal test`);
+    return;
+  }
+  const p = new Pane('ctrl-c', mkdtempSync(join(tmpdir(), 'hsm-e2e-')));
+  try {
+    p.start('--sim', { NO_COLOR: '1' });
+    await p.waitFor('What next?');
+    const styled = p.captureStyled();
+    assert.equal(/\x1b\[(3[0-7]|9[0-7]|38;)/.test(styled), false, 'no colour with NO_COLOR');
+    assert.match(styled, /\x1b\[7m/, 'inverse marks the selection instead');
+    await p.keys('l');
+    await p.waitFor('not now: the device is not initialized yet');
+    await p.keys('i');
+    await p.waitFor('How should the device get its DKEK');
+    await p.keys('s', 'Enter');
+    await p.waitFor('New SO-PIN:');
+    await p.keys(SO_PIN.slice(0, 10)); // typed, not submitted
+    await p.keys('C-c');
+    const end = await p.waitFor('__EXIT__4');
+    assert.match(end, /hsm-ceremony: stopped \(Ctrl-C\)/);
+    assert.match(end, /Nothing was changed in this session\./);
+    assert.match(end.replace(/\s+/g, ' '), /initialize: not done; the device was not changed/);
+  } finally {
+    try {
+      p.capture(true);
+    } catch {
+      // gone
+    }
+    spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+    const all = p.screens.join('\n');
+    assert.equal(all.includes(SO_PIN.slice(0, 10)), false, 'the half-typed SO-PIN never appeared');
   }
 });
