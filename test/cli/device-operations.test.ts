@@ -174,3 +174,33 @@ test('generate, back up, inspect with the DKEK, restore into a second card: the 
   const rr = await restoreKey(b, rb.file, 10, { pin: PIN });
   assert.equal(rr.proof?.description, 'RSA PKCS#1 v1.5 with SHA-256');
 });
+
+test('Pico flavor: a completed DKEK survives a restart once committed — at the import in a logged-in session, else at confirmDkek', async () => {
+  // Pico HSM firmware stores the DKEK at the last share when the session holds the user PIN, and
+  // otherwise at the next successful VERIFY; a restart before that replaces it (fixtures README).
+  const survives = async (o: { loginFirst: boolean; confirm: boolean }) => {
+    const card = SimulatedCard.create({ seed: Uint8Array.of(6), flavor: 'pico' });
+    const init = new SmartCardHsm(new SimulatorTransport(card));
+    await init.selectApplet();
+    await initializeDevice(init, { userPin: PIN, soPin: SO, dkekShares: 2 }, { confirmDestroy: () => false });
+    card.restart(); // a new session: initialising also presented the PIN
+    const hsm = new SmartCardHsm(new SimulatorTransport(card));
+    await hsm.selectApplet();
+    if (o.loginFirst) await hsm.verifyPin(PIN);
+    const files = await shareFiles(2);
+    await importShares(
+      hsm,
+      files.map((f, i) => ({ name: `f${i}`, file: f.file, secret: async () => ({ kind: 'passphrase' as const, passphrase: f.pass.slice() }) })),
+      { kdf: () => FAST },
+    );
+    const expected = kcv(combineShares(files.map((f) => f.share)));
+    if (o.confirm) assert.equal((await confirmDkek(hsm, { pin: PIN, expectKcv: expected })).matches, true);
+    card.restart();
+    const after = new SmartCardHsm(new SimulatorTransport(card));
+    await after.selectApplet();
+    return (await confirmDkek(after, { pin: PIN, expectKcv: expected })).matches;
+  };
+  assert.equal(await survives({ loginFirst: false, confirm: true }), true, 'committed by confirmDkek');
+  assert.equal(await survives({ loginFirst: true, confirm: false }), true, 'committed at the import (session PIN)');
+  assert.equal(await survives({ loginFirst: false, confirm: false }), false, 'never committed: the restart loses it');
+});
