@@ -204,3 +204,22 @@ test('Pico flavor: a completed DKEK survives a restart once committed — at the
   assert.equal(await survives({ loginFirst: true, confirm: false }), true, 'committed at the import (session PIN)');
   assert.equal(await survives({ loginFirst: false, confirm: false }), false, 'never committed: the restart loses it');
 });
+
+test('importShares: cancelling while a secret is still being typed ends at once, tells the prompt, and imports nothing', async () => {
+  const hsm = await freshCard(2);
+  const [a] = await shareFiles(1);
+  const ac = new AbortController();
+  let promptSignal: AbortSignal | undefined;
+  const pending = importShares(
+    hsm,
+    [{ name: 'a', file: a!.file, secret: (signal) => ((promptSignal = signal), new Promise(() => undefined)) }],
+    { kdf: () => FAST, signal: ac.signal },
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.ok(promptSignal && !promptSignal.aborted, 'the prompt is open');
+  ac.abort();
+  await assert.rejects(pending, (e) => isCeremonyError(e) && e.code === 'CANCELLED' && /0 of 2 shares imported/.test(e.message));
+  assert.equal(promptSignal.aborted, true, 'the prompt was told to close');
+  const c = await confirmDkek(hsm, {});
+  assert.equal(c.outstanding, 2);
+});

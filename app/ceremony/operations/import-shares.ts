@@ -22,6 +22,7 @@ import { shareFingerprint, shareFingerprintBytes } from '../../../protocol/dkek/
 import { equalBytes, wipe } from '../../../protocol/bytes.ts';
 import { CeremonyError, checkFailed, deviceError, incomplete, isCeremonyError, usageError } from '../../../protocol/errors.ts';
 import { readDkekStatus } from './login.ts';
+import { kdfCancelled } from '../../../protocol/dkek/md5-chain.ts';
 
 /** One share file to import. */
 export interface ShareToImport {
@@ -31,9 +32,11 @@ export interface ShareToImport {
   file: Uint8Array;
   /**
    * Obtains the custodian's secret. Called in file order, one at a time, only when a derivation
-   * slot is free; a passphrase is wiped by the operation once its derivation ends.
+   * slot is free; a passphrase is wiped by the operation once its derivation ends. `signal`
+   * aborts when the import is cancelled: a prompt should close then. One that does not is not
+   * waited for — its secret is wiped when it arrives.
    */
-  secret(): Promise<ShareSecretInput>;
+  secret(signal: AbortSignal): Promise<ShareSecretInput>;
 }
 
 export type ImportEvent =
@@ -150,6 +153,9 @@ export async function importShares(hsm: SmartCardHsm, shares: readonly ShareToIm
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const slots = shares.map(() => deferred<OpenedShare>());
   let stop = false;
+  // A cancellation ends every wait at once, including one for a secret that is still being typed.
+  ac.signal.addEventListener('abort', () => slots.forEach((slot) => slot.reject(kdfCancelled())), { once: true });
+  const cancelled = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   const producer = (async () => {
     for (let i = 0; i < shares.length; i++) {
@@ -158,7 +164,7 @@ export async function importShares(hsm: SmartCardHsm, shares: readonly ShareToIm
       const s = shares[i]!;
       let secret: ShareSecretInput;
       try {
-        secret = await s.secret();
+        secret = await s.secret(ac.signal);
       } catch (e) {
         slots[i]!.reject(e);
         return;
@@ -219,10 +225,9 @@ export async function importShares(hsm: SmartCardHsm, shares: readonly ShareToIm
     stop = true;
     ac.abort();
     for (const slot of slots) slot.promise.then((op) => wipe(op.share), () => undefined);
-    await producer.catch(() => undefined);
     throw withProgress(e, status);
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
-    await producer.catch(() => undefined);
+    await Promise.race([producer.catch(() => undefined), cancelled]);
   }
 }
