@@ -38,6 +38,8 @@ export interface RunPlanOptions {
   control?: RunControl;
   /** called after every transition (for a view) */
   onState?: (s: RunState) => void;
+  /** called with the error of a failed step, before the failure is recorded (for a view: its hint) */
+  onFailure?: (step: number, error: unknown) => void;
 }
 
 /** Every person the plan names, with the role the transcript gives them. */
@@ -83,13 +85,37 @@ export async function runPlan(o: RunPlanOptions): Promise<RunOutcome> {
     for (const a of participants(ctx)) writer.append({ kind: 'custodian-left', actor: a, data: { reason: 'the ceremony ended' } });
   };
 
+  const ended = () => state.phase === 'completed' || state.phase === 'aborted' || state.phase === 'stopped';
+  /** An input from a view that lags the run by a moment (continue while running, anything after the end) is dropped. */
+  const applicable = (input: RunInput) =>
+    !ended() &&
+    !(input.type === 'continue' && state.phase === 'running') &&
+    !(input.type === 'skip' && (state.current === input.step - 1 || !['pending', 'failed'].includes(state.steps[input.step - 1] ?? '')));
+  /**
+   * Inputs that arrived while a step ran take effect when it ends: a pause, notes and skips before
+   * its result (so a pause stops the run before the next step starts, and a note names the step it
+   * was typed during); continue and abort after it (an abort also pauses first, so no further step
+   * is started before the transcript is finished as aborted). Returns the inputs for after.
+   */
+  const settleInputs = (): RunInput[] => {
+    const later: RunInput[] = [];
+    for (const input of o.control?.take() ?? []) {
+      if (input.type === 'abort' || input.type === 'continue') {
+        if (input.type === 'abort' && state.phase === 'running') dispatch({ type: 'pause' });
+        later.push(input);
+      } else if (applicable(input)) dispatch(input);
+    }
+    return later;
+  };
+
   dispatch({ type: 'start' });
   for (;;) {
-    for (const input of o.control?.take() ?? []) dispatch(input);
+    for (const input of o.control?.take() ?? []) if (applicable(input)) dispatch(input);
     const effect = queue.shift();
     if (effect === undefined) {
       if (state.phase === 'paused' && o.control) {
-        dispatch(await o.control.next());
+        const input = await o.control.next();
+        if (applicable(input)) dispatch(input);
         continue;
       }
       break;
@@ -103,19 +129,26 @@ export async function runPlan(o: RunPlanOptions): Promise<RunOutcome> {
           dispatch({ type: 'abort', reason: 'interrupted by the operator (SIGINT)' });
           break;
         }
+        let later: RunInput[] = [];
         try {
           await executeStep(ctx, effect.step);
+          later = settleInputs();
           dispatch({ type: 'step-succeeded', step: effect.step });
         } catch (e) {
+          later = settleInputs();
           if (cancelled(e, ctx.signal)) {
-            dispatch({ type: 'abort', reason: `interrupted during step ${effect.step}` });
+            // the operator's own abort (it released the prompt the step waited on) keeps its reason
+            const typed = later.find((i) => i.type === 'abort');
+            dispatch(typed ?? { type: 'abort', reason: `interrupted during step ${effect.step}` });
             break;
           }
           failure = e;
+          o.onFailure?.(effect.step, e);
           const code = isCeremonyError(e) ? e.code : 'INTERNAL_ERROR';
           const message = isCeremonyError(e) ? e.message : 'an internal error (a bug in hsm-ceremony)';
           dispatch({ type: 'step-failed', step: effect.step, code: /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'STEP_FAILED', message: message.slice(0, 2000), fatal: o.control === undefined });
         }
+        for (const input of later) if (applicable(input)) dispatch(input);
         break;
       }
       case 'finish':

@@ -21,7 +21,6 @@ export interface ShareRevealProps {
 }
 
 export function ShareReveal({ store, split, custodian, total, threshold, file, onContinue }: ShareRevealProps): React.JSX.Element {
-  const theme = useTheme();
   const lines = useMemo(() => {
     try {
       return store.shareToShow(split, custodian);
@@ -29,12 +28,29 @@ export function ShareReveal({ store, split, custodian, total, threshold, file, o
       return ['(this password share is no longer held)'];
     }
   }, [store, split, custodian]);
+  return <ShareRevealCard who={`Custodian ${custodian}`} lines={lines} total={total} threshold={threshold} file={file} onContinue={onContinue} />;
+}
+
+export interface ShareRevealCardProps {
+  /** who alone looks, e.g. "Custodian 2" or "bob (custodian)" */
+  who: string;
+  /** the share as sc-hsm-tool prints it (prime, ID, value) */
+  lines: readonly string[];
+  total: number;
+  threshold: number;
+  file: string;
+  onContinue(): void;
+}
+
+/** The share on screen, whoever holds it (the terminal interface's vault, or a plan run). */
+export function ShareRevealCard({ who, lines, total, threshold, file, onContinue }: ShareRevealCardProps): React.JSX.Element {
+  const theme = useTheme();
   useInput((_input, key) => {
     if (key.return) onContinue();
   });
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">{`Custodian ${custodian}, only you look: any ${threshold} of ${total} shares open ${file}.`}</Text>
+      <Text wrap="truncate-end">{`${who}, only you look: any ${threshold} of ${total} shares open ${file}.`}</Text>
       <Box flexDirection="column" borderStyle="round" borderColor={hue(theme, 'warning')} paddingX={2} alignSelf="flex-start">
         {lines.map((l, i) => (
           <Text key={i} bold>

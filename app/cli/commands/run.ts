@@ -136,11 +136,11 @@ aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check 
           hint: 'real secrets never go to the simulator; make a rehearsal secrets file (docs/secrets-file.md)',
         });
       }
-      // Every secret and sign-off comes from the secrets file: checked up front, so a run never
-      // stops half-way for an answer nobody can give. (On a terminal too, for now: the interactive
-      // prompts of the run view are not there yet.)
-      void isInteractive;
-      requireHeadless(plan, secrets.file, rehearse, flags['secrets-file']);
+      // On a terminal the run view asks for whatever the secrets file does not answer. Headless,
+      // every secret and sign-off comes from the secrets file: checked up front, so a run never
+      // stops half-way for an answer nobody can give.
+      const onTerminal = isInteractive(io) && io.stdout.isTTY === true && !flags.json;
+      if (!onTerminal) requireHeadless(plan, secrets.file, rehearse, flags['secrets-file']);
 
       // where things go
       const transcriptGiven = flags.transcript !== undefined ? resolve(io.cwd, flags.transcript) : undefined;
@@ -211,6 +211,43 @@ aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check 
       out(`  transcript  ${transcriptPath}${resuming ? ' (resumed)' : ''}`);
       out(`  ceremony key fingerprint: ${writer.fingerprint}`);
 
+      const verifyCommand = `${PROGRAM} verify ${transcriptPath} --plan ${plan.path}`;
+      if (onTerminal) {
+        // Ink renders nothing interactive when it believes it runs in CI (is-in-ci reads CI when
+        // Ink is loaded); this is a real terminal, so CI is cleared before Ink loads (as main.ts does).
+        delete process.env.CI;
+        delete process.env.CONTINUOUS_INTEGRATION;
+        const { runPlanOnTerminal } = await import('../../ui/run/run-tty.tsx');
+        const { result } = await runPlanOnTerminal({
+          stdin: io.stdin as NodeJS.ReadStream,
+          stdout: io.stdout as NodeJS.WriteStream,
+          stderr: io.stderr as NodeJS.WriteStream,
+          env: io.env,
+          plan: plan.plan,
+          header: {
+            name: plan.plan.name,
+            planSha256: plan.sha256,
+            device: `${device.info.reader}${device.info.serial ? `, serial ${device.info.serial}` : ''}`,
+            rehearsal: rehearse,
+            fingerprint: writer.fingerprint,
+            transcript: transcriptPath,
+            resumed: resuming,
+          },
+          writer,
+          done,
+          ctx: { plan: plan.plan, planDir: plan.dir, outDir, hsm: device.hsm, kdf: (name, s) => workerKdf(io, name, s), rng: defaultRng, memory, operator },
+          file: secrets.file,
+          verifyCommand,
+          exitCode: (r) => (r.outcome === 'completed' ? EXIT_CODES.ok : r.outcome === 'aborted' ? EXIT_CODES.incomplete : isCeremonyError(r.error) ? r.error.exitCode : EXIT_CODES.bug),
+        });
+        if (result.outcome === 'completed') return EXIT_CODES.ok;
+        if (result.outcome === 'aborted') {
+          throw incomplete('ABORTED', `the ceremony was aborted (${result.state.reason ?? 'by the operator'}); the transcript is finished as aborted`, { hint: `keep ${transcriptPath} as the record of what happened` });
+        }
+        if (isCeremonyError(result.error)) throw result.error;
+        throw result.error ?? new Error('the run stopped without a reason');
+      }
+
       const started = performance.now();
       const result = await withInterrupt((signal) =>
         runPlan({
@@ -243,7 +280,7 @@ aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check 
         );
       }
       if (result.outcome === 'completed') {
-        out(`completed in ${seconds} s${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}. Verify with: ${PROGRAM} verify ${transcriptPath} --plan ${plan.path}`);
+        out(`completed in ${seconds} s${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}. Verify with: ${verifyCommand}`);
         return EXIT_CODES.ok;
       }
       if (result.outcome === 'aborted') {
