@@ -171,8 +171,8 @@ function DialogPanel({ s, dialog, store }: { s: RunViewState; dialog: Dialog; st
       return (
         <Box flexDirection="column">
           <Text bold color={hue(theme, 'accent')}>Deviation note</Text>
-          <Text wrap="truncate-end">{`It goes in the transcript${s.current !== null ? `, at step ${s.current + 1}` : ''}, which is public: never type a secret here.`}</Text>
-          <TextInput label="Note" initial="" onSubmit={submit} onBack={cancel} />
+          <Text wrap="truncate-end">{`Public: it goes in the transcript${s.current !== null ? ` at step ${s.current + 1}` : ''}. Never type a secret here.`}</Text>
+          <TextInput key={s.typed} label="Note" initial="" onSubmit={submit} onBack={cancel} />
           <ErrorLine error={dialog.error} />
         </Box>
       );
@@ -181,7 +181,7 @@ function DialogPanel({ s, dialog, store }: { s: RunViewState; dialog: Dialog; st
         <Box flexDirection="column">
           <Text bold color={hue(theme, 'warning')} wrap="truncate-end">{`Skip ${stepName(dialog.step)}`}</Text>
           <Text wrap="truncate-end">A step is skipped only with a reason; it goes in the transcript.</Text>
-          <TextInput label="Reason" initial="" onSubmit={submit} onBack={cancel} />
+          <TextInput key={s.typed} label="Reason" initial="" onSubmit={submit} onBack={cancel} />
           <ErrorLine error={dialog.error} />
         </Box>
       );
@@ -189,7 +189,7 @@ function DialogPanel({ s, dialog, store }: { s: RunViewState; dialog: Dialog; st
       return (
         <Box flexDirection="column">
           <Text bold color={hue(theme, 'warning')} wrap="truncate-end">{`Skip ${stepName(dialog.step)}: "${dialog.reason}"`}</Text>
-          <TypedConfirmation key="skip" phrase="skip" onSubmit={submit} onBack={cancel} />
+          <TypedConfirmation key={s.typed} phrase="skip" onSubmit={submit} onBack={cancel} />
           <ErrorLine error={dialog.error} />
         </Box>
       );
@@ -198,7 +198,7 @@ function DialogPanel({ s, dialog, store }: { s: RunViewState; dialog: Dialog; st
         <Box flexDirection="column">
           <Text bold color={hue(theme, 'error')}>Abort the ceremony</Text>
           <Text wrap="truncate-end">The transcript is finished as aborted, with this reason; it cannot be continued.</Text>
-          <TextInput label="Reason" initial="" onSubmit={submit} onBack={cancel} />
+          <TextInput key={s.typed} label="Reason" initial="" onSubmit={submit} onBack={cancel} />
           <ErrorLine error={dialog.error} />
         </Box>
       );
@@ -206,7 +206,7 @@ function DialogPanel({ s, dialog, store }: { s: RunViewState; dialog: Dialog; st
       return (
         <Box flexDirection="column">
           <Text bold color={hue(theme, 'error')} wrap="truncate-end">{`Abort the ceremony: "${dialog.reason}"`}</Text>
-          <TypedConfirmation key="abort" phrase="abort" onSubmit={submit} onBack={cancel} />
+          <TypedConfirmation key={s.typed} phrase="abort" onSubmit={submit} onBack={cancel} />
           <ErrorLine error={dialog.error} />
         </Box>
       );

@@ -43,6 +43,8 @@ export interface RunOnTerminalOptions {
   verifyCommand: string;
   /** exit code for each outcome (run.ts decides) */
   exitCode(result: RunOutcome): number;
+  /** tests only: Ink's debug rendering (every frame written whole) */
+  testOnlyDebug?: boolean;
 }
 
 /** The events already in the transcript (a resumed run's history, and its start). */
@@ -101,7 +103,8 @@ export async function runPlanOnTerminal(o: RunOnTerminalOptions): Promise<{ resu
     stdout: o.stdout,
     stderr: o.stderr,
     exitOnCtrlC: false,
-    patchConsole: true,
+    patchConsole: o.testOnlyDebug !== true,
+    debug: o.testOnlyDebug === true,
   });
   clear = () => {
     ink.clear();

@@ -122,6 +122,8 @@ export interface RunViewState {
   end: EndRecord | null;
   /** a line for the operator about the last control (e.g. "note added") */
   notice: string | null;
+  /** lines typed into dialogs so far: each answer gets a fresh input line */
+  typed: number;
 }
 
 export type RunViewEvent =
@@ -170,6 +172,7 @@ export function initialRunView(header: RunHeader, kinds: readonly StepKind[], st
     failure: null,
     end: null,
     notice: null,
+    typed: 0,
   };
 }
 
@@ -239,7 +242,7 @@ export function runViewStep(s: RunViewState, ev: RunViewEvent): RunViewTransitio
     case 'dialog-cancel':
       return done({ ...s, dialog: null, notice: s.dialog ? 'cancelled; nothing was recorded' : s.notice });
     case 'dialog-text':
-      return done(onDialogText(s, ev.value, effects));
+      return done({ ...onDialogText(s, ev.value, effects), typed: s.typed + 1 });
   }
 }
 
