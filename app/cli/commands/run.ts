@@ -1,7 +1,8 @@
 /**
  * `hsm-ceremony run PLAN`: executes a ceremony plan step by step (docs/plan-format.md §4) and
  * writes its transcript (docs/transcript-format.md). `--rehearse` runs it on the built-in
- * simulator with rehearsal secrets and sign-offs from `--secrets-file`. Without a terminal the
+ * simulator with rehearsal secrets and sign-offs from `--secrets-file`. On a terminal the run
+ * view (app/ui/run/) asks for what the secrets file does not answer. Without a terminal the
  * run is headless and starts only when that file answers everything the plan will ask
  * (plan-format.md §9.1); an interrupt (Ctrl-C, SIGINT) aborts it with the transcript finished as
  * aborted (exit 4). A transcript that exists is continued (`resumed`), never overwritten.
@@ -26,7 +27,8 @@ import { usageError, deviceError, incomplete, EXIT_CODES, isCeremonyError } from
 import { openRehearsalDevice, deviceSerial, type RunDevice } from '../../run/run-device.ts';
 import { runPlan } from '../../run/plan-runner.ts';
 import type { StepState } from '../../run/run-machine.ts';
-import type { RunMemory, RunSecrets } from '../../run/step-executor.ts';
+import type { RunMemory } from '../../run/step-executor.ts';
+import { fileSecrets } from '../../run/file-secrets.ts';
 import type { SecretsFile } from '../secrets-file.ts';
 
 const PROGRAM = 'hsm-ceremony';
@@ -39,24 +41,6 @@ function datedFolder(cwd: string, now: Date): string {
   let dir = join(cwd, `ceremony-${stamp}`);
   for (let i = 2; existsSync(dir); i++) dir = join(cwd, `ceremony-${stamp}-${i}`);
   return dir;
-}
-
-/** Secrets and sign-offs from a secrets file, for a headless run. */
-export function fileSecrets(file: SecretsFile): RunSecrets {
-  const need = (v: Uint8Array | undefined, what: string) => {
-    if (!v) throw usageError('NO_TTY', `${basename(file.path)} has no ${what}, and there is no terminal to type it on`, { hint: 'add it to the secrets file (docs/secrets-file.md)' });
-    return v.slice();
-  };
-  return {
-    pin: async () => need(file.pin, 'pin'),
-    soPin: async () => need(file.soPin, 'soPin'),
-    passphrase: async (f) => need(file.forShareFile(f)?.passphrase, `shares."${basename(f)}".passphrase`),
-    signOff: async (name) => {
-      const v = file.signOffs.get(name);
-      if (v === undefined) throw usageError('NO_TTY', `${basename(file.path)} has no signOffs."${name}", and there is no terminal to ask ${name} on`, { hint: 'add it to the rehearsal secrets file' });
-      return v ? { accepted: true } : { accepted: false, reason: 'declined (rehearsal secrets file)' };
-    },
-  };
 }
 
 /** Refuses a headless run the secrets file cannot answer completely, naming everything missing. */
@@ -108,7 +92,13 @@ ceremony key's fingerprint is printed at the start and at the end: write it on t
   --resume           continue the transcript (it must exist)
   --sim-state FILE   keep the simulated card in FILE; a rehearsal can be resumed only with it
   --sim, --reader    the device (default: the plan's device.reader)
-  --json             one JSON summary on stdout; progress goes to stderr
+  --json             one JSON summary on stdout; progress goes to stderr (always headless)
+
+On a terminal the run view shows the script with the running step, the transcript as it is
+written and the ceremony key fingerprint; what --secrets-file does not answer is typed there
+(hidden), by the person each prompt names. Keys: p pause before the next step, c continue (or
+retry a failed step), n deviation note, s skip the next step (typed reason), a abort (typed
+reason), Ctrl-C abort (docs/user-guide.md, "Running a plan on a terminal").
 
 Without a terminal the run is headless: it starts only when --secrets-file answers every secret
 and sign-off the plan asks for (check with "plan check PLAN --secrets-file F"), and Ctrl-C
