@@ -15,8 +15,9 @@ import type { SmartCardHsm } from '../card/sc-hsm.ts';
 import { FID_PREFIX } from '../card/sc-hsm.ts';
 import { fromHex, toHex, wipe } from '../../protocol/bytes.ts';
 import { checkFailed, usageError } from '../../protocol/errors.ts';
-import { createShareFile, type ShareFileKdf } from '../../protocol/dkek/share-file.ts';
-import { formatKcv } from '../../protocol/dkek/dkek.ts';
+import { createShareFile, parseShareFile, DKEK_SHARE_LENGTH, type ShareFileKdf } from '../../protocol/dkek/share-file.ts';
+import type { PasswordSplit, ShareSet } from '../../protocol/dkek/password-shares.ts';
+import { formatKcv, shareFingerprint } from '../../protocol/dkek/dkek.ts';
 import { initializeDevice } from '../ceremony/operations/initialize-device.ts';
 import { importShares } from '../ceremony/operations/import-shares.ts';
 import { confirmDkek, mismatchError } from '../ceremony/operations/confirm-dkek.ts';
@@ -27,12 +28,16 @@ import { proveKeySigns } from '../ceremony/operations/prove-key.ts';
 import { decodeCertificate } from '../ceremony/operations/public-key.ts';
 import { loginUser, readDkekStatus } from '../ceremony/operations/login.ts';
 import { writeNewFile } from '../cli/write-new-file.ts';
-import { backupFileName, type Plan, type PlanStep, type SignOffStep } from '../plan/plan-schema.ts';
+import { backupFileName, parseThreshold, type CreateShareStep, type ImportShareStep, type Plan, type PlanStep, type SignOffStep } from '../plan/plan-schema.ts';
 import { normalizePlanPath } from '../plan/plan-rules.ts';
 import type { Actor } from '../transcript/event.ts';
 import type { AppendEvent } from '../transcript/writer.ts';
 
-/** Where a run's secrets and confirmations come from. Every returned array is the caller's to wipe. */
+/**
+ * Where a run's secrets and confirmations come from: a rehearsal secrets file (file-secrets.ts), a
+ * terminal (app/ui/run/tty-run-secrets.ts) or a hosted run (app/net/*). Every returned array is the
+ * caller's to wipe; `file` is always the share file's plan path.
+ */
 export interface RunSecrets {
   pin(): Promise<Uint8Array>;
   soPin(): Promise<Uint8Array>;
@@ -40,6 +45,32 @@ export interface RunSecrets {
   passphrase(file: string, custodian: string): Promise<Uint8Array>;
   /** whether `name` signs off (true) or declines (false) */
   signOff(name: string, statement: string): Promise<{ accepted: boolean; reason?: string }>;
+  /**
+   * n-of-m import (`import-share` of a password-share file): at least `threshold` password shares
+   * of the `threshold`-of-`total` split, typed or brought by (some of) `custodians` (the import
+   * step's list), as a parsed and validated ShareSet (protocol/dkek/password-shares.ts). Share
+   * values are bigints and cannot be wiped: the caller drops the set as soon as the file is open.
+   */
+  pwdShares(file: string, custodians: readonly string[], threshold: number, total: number): Promise<ShareSet>;
+  /**
+   * n-of-m create: hand share i (0-based, ID i+1) to custodians[i], one at a time, never two on
+   * one screen; resolves when every custodian confirmed they wrote theirs down (rejects if the
+   * hand-out is abandoned: the executor then writes no share file). `split.password` and the
+   * shares stay the executor's to wipe.
+   */
+  handOutPwdShares(file: string, custodians: readonly string[], split: PasswordSplit): Promise<void>;
+  /**
+   * Hosted runs only: custodian makes share file `file` on their own terminal (their passphrase
+   * never reaches this process) and returns its 64 encrypted bytes, which are public. When present
+   * the executor uses it instead of passphrase() + createShareFile for passphrase create-share steps.
+   */
+  createShareRemotely?(file: string, custodian: string): Promise<Uint8Array>;
+  /**
+   * Hosted runs only: custodian opens `fileBytes` (the share file, public) on their own terminal and
+   * returns the 32-byte DKEK share, which the executor imports and wipes. When present the executor
+   * uses it instead of passphrase() for passphrase import-share steps.
+   */
+  openShareRemotely?(file: string, custodian: string, fileBytes: Uint8Array): Promise<Uint8Array>;
 }
 
 /** What the run remembers between steps (and rebuilds from the transcript on resume). */
@@ -48,6 +79,13 @@ export interface RunMemory {
   kcv: string | null;
   /** plan output paths (normalised) this run wrote */
   written: Set<string>;
+  /**
+   * share fingerprint → plan path of the file it came from, for every DKEK share this run imported
+   * (filled by the executor; a resumed run may seed it from the transcript's share-imported
+   * events). A share whose fingerprint is here is refused before it reaches the card: the card
+   * XORs shares, so the same share twice cancels itself out.
+   */
+  shares?: Map<string, string>;
 }
 
 export interface StepContext {
@@ -201,67 +239,11 @@ export async function executeStep(ctx: StepContext, n: number): Promise<void> {
       }
       return;
     }
-    case 'create-share': {
-      if (st.custodian === undefined) {
-        throw usageError('RUN_UNSUPPORTED', 'this runner creates passphrase share files only; password-share (T/N) files are made with "hsm-ceremony share create --pwd-shares"', {
-          hint: 'create the file beforehand and list it under shareFiles',
-        });
-      }
-      const abs = join(ctx.outDir, st.file);
-      if (existsSync(abs)) {
-        throw usageError('OUTPUT_EXISTS', `${abs} already exists and will not be overwritten`, {
-          hint: 'move it away (or choose another --out folder) and continue the ceremony; if a crash left it, it was never recorded and is not the custodian\'s share',
-        });
-      }
-      if (ctx.recordedShareFile) {
-        writeOutput(ctx, n, st.file, ctx.recordedShareFile(st.file));
-        return;
-      }
-      const passphrase = await ctx.secrets.passphrase(st.file, st.custodian);
-      try {
-        say(`${st.custodian}: deriving the key of ${st.file}`);
-        const created = await createShareFile(passphrase, { kdf: ctx.kdf(st.file, ctx.signal), rng: ctx.rng });
-        try {
-          writeOutput(ctx, n, st.file, created.file);
-        } finally {
-          wipe(created.share);
-        }
-      } finally {
-        wipe(passphrase);
-      }
-      return;
-    }
-    case 'import-share': {
-      if (st.custodian === undefined) {
-        throw usageError('RUN_UNSUPPORTED', 'this runner imports passphrase share files only; import a password-share file with "hsm-ceremony share import"', {
-          hint: 'import it by hand, note the deviation, and skip this step with that reason',
-        });
-      }
-      const custodian = st.custodian;
-      const file = readInput(ctx, st.file);
-      const base = st.file.split('/').pop()!;
-      await importShares(
-        ctx.hsm,
-        [{ name: base, file, secret: async () => ({ kind: 'passphrase' as const, passphrase: await ctx.secrets.passphrase(st.file, custodian) }) }],
-        {
-          kdf: ctx.kdf,
-          signal: ctx.signal,
-          onEvent: (e) => {
-            if (e.kind === 'deriving') say(`${custodian}: opening ${base}`);
-            if (e.kind === 'imported') {
-              ctx.record({
-                kind: 'share-imported',
-                actor: { role: 'custodian', name: custodian },
-                step: n,
-                data: { file: st.file, fingerprint: e.fingerprint, imported: e.imported, total: e.total, outstanding: e.outstanding },
-              });
-              say(`${base}: imported, ${e.imported} of ${e.total}, ${e.outstanding} outstanding`);
-            }
-          },
-        },
-      );
-      return;
-    }
+    case 'create-share':
+      if (st.pwdShares !== undefined) return createPwdShareFile(ctx, n, st);
+      return createPassphraseShareFile(ctx, n, st);
+    case 'import-share':
+      return importShareFile(ctx, n, st);
     case 'expect-kcv': {
       const expected = st.kcv !== undefined ? fromHex(st.kcv.replace(/\s+/g, '')) : undefined;
       const c = await withPin(ctx, (pin) => confirmDkek(ctx.hsm, { pin, expectKcv: expected }));
@@ -348,5 +330,159 @@ export async function executeStep(ctx: StepContext, n: number): Promise<void> {
       }
       return;
     }
+  }
+}
+
+function assertOutputAbsent(ctx: StepContext, file: string): void {
+  const abs = join(ctx.outDir, file);
+  if (existsSync(abs)) {
+    throw usageError('OUTPUT_EXISTS', `${abs} already exists and will not be overwritten`, {
+      hint: 'move it away (or choose another --out folder) and continue the ceremony; if a crash left it, it was never recorded and is not the custodian\'s share',
+    });
+  }
+}
+
+/** A passphrase share file: made here with the custodian's passphrase, or on their own terminal. */
+async function createPassphraseShareFile(ctx: StepContext, n: number, st: CreateShareStep): Promise<void> {
+  const custodian = st.custodian!;
+  assertOutputAbsent(ctx, st.file);
+  if (ctx.recordedShareFile) {
+    writeOutput(ctx, n, st.file, ctx.recordedShareFile(st.file));
+    return;
+  }
+  if (ctx.secrets.createShareRemotely) {
+    ctx.progress?.(`${custodian}: creating ${st.file} on their own terminal`);
+    const file = await ctx.secrets.createShareRemotely(st.file, custodian);
+    parseShareFile(file); // 64 bytes in sc-hsm-tool's format, or a clear error before anything is written
+    writeOutput(ctx, n, st.file, file);
+    return;
+  }
+  const passphrase = await ctx.secrets.passphrase(st.file, custodian);
+  try {
+    ctx.progress?.(`${custodian}: deriving the key of ${st.file}`);
+    const created = await createShareFile(passphrase, { kdf: ctx.kdf(st.file, ctx.signal), rng: ctx.rng });
+    try {
+      writeOutput(ctx, n, st.file, created.file);
+    } finally {
+      wipe(created.share);
+    }
+  } finally {
+    wipe(passphrase);
+  }
+}
+
+/** The n-of-m split of a password-share file: from the step that creates it, else from shareFiles. */
+export function pwdSplitOf(plan: Plan, file: string): { threshold: number; total: number; custodians: readonly string[] } | null {
+  const key = normalizePlanPath(file);
+  for (const s of plan.steps) {
+    if (s.step === 'create-share' && s.pwdShares !== undefined && normalizePlanPath(s.file) === key) return { ...parseThreshold(s.pwdShares), custodians: s.custodians ?? [] };
+  }
+  for (const d of plan.shareFiles ?? []) {
+    if (d.pwdShares !== undefined && normalizePlanPath(d.file) === key) return { ...parseThreshold(d.pwdShares), custodians: d.custodians ?? [] };
+  }
+  return null;
+}
+
+async function createPwdShareFile(ctx: StepContext, n: number, st: CreateShareStep): Promise<void> {
+  throw usageError('RUN_UNSUPPORTED', `creating the password-share file ${st.file} in a run is not built yet (step ${n})`);
+}
+
+/** Refuses a share this run already imported (docs/plan-format.md §4, import-share). */
+function refuseDuplicate(ctx: StepContext, file: string, fingerprint: string): void {
+  const twin = ctx.memory.shares?.get(fingerprint);
+  if (twin !== undefined) {
+    throw checkFailed('DUPLICATE_SHARE', `${file} holds the same DKEK share as ${twin} (fingerprint ${fingerprint}), which this ceremony already imported; it was not imported`, {
+      hint: 'the card XORs shares, so a share imported twice cancels itself out; each custodian must bring their own share',
+    });
+  }
+}
+
+function rememberShare(ctx: StepContext, file: string, fingerprint: string): void {
+  (ctx.memory.shares ??= new Map()).set(fingerprint, file);
+}
+
+async function importShareFile(ctx: StepContext, n: number, st: ImportShareStep): Promise<void> {
+  const say = (t: string) => ctx.progress?.(t);
+  const split = st.custodian === undefined ? pwdSplitOf(ctx.plan, st.file) : null;
+  if (st.custodian === undefined && !split) {
+    throw usageError('RUN_PLAN_INVALID', `${st.file} is neither a passphrase file (custodian) nor a password-share file the plan describes (pwdShares)`, {
+      hint: 'run "hsm-ceremony plan check" on the plan',
+    });
+  }
+  const file = readInput(ctx, st.file);
+  const base = st.file.split('/').pop()!;
+  if (st.custodian !== undefined && ctx.secrets.openShareRemotely) {
+    return importRemotelyOpened(ctx, n, st.file, st.custodian, file);
+  }
+  const custodians = split ? (st.custodians ?? split.custodians) : [];
+  let used: { ids: number[]; threshold: number } | undefined;
+  await importShares(
+    ctx.hsm,
+    [
+      {
+        name: base,
+        file,
+        secret: async () => {
+          if (!split) return { kind: 'passphrase' as const, passphrase: await ctx.secrets.passphrase(st.file, st.custodian!) };
+          return { kind: 'pwd-shares' as const, set: await ctx.secrets.pwdShares(st.file, custodians, split.threshold, split.total) };
+        },
+      },
+    ],
+    {
+      kdf: ctx.kdf,
+      signal: ctx.signal,
+      onEvent: (e) => {
+        if (e.kind === 'deriving') say(`${split ? custodians.join(', ') : st.custodian}: opening ${base}`);
+        if (e.kind === 'opened') {
+          // before IMPORT DKEK SHARE: a share already imported is refused here
+          refuseDuplicate(ctx, st.file, e.fingerprint);
+          if (e.openedWith.kind === 'pwd-shares') used = { ids: [], threshold: e.openedWith.threshold };
+        }
+        if (e.kind === 'imported') {
+          rememberShare(ctx, st.file, e.fingerprint);
+          ctx.record({
+            kind: 'share-imported',
+            actor: { role: 'custodian', name: st.custodian ?? custodians[0] ?? null },
+            step: n,
+            data: { file: st.file, fingerprint: e.fingerprint, imported: e.imported, total: e.total, outstanding: e.outstanding },
+          });
+          say(`${base}: imported, ${e.imported} of ${e.total}, ${e.outstanding} outstanding`);
+        }
+      },
+    },
+  );
+  void used;
+}
+
+/** Hosted runs: the custodian opened the file on their own terminal and sent the 32-byte share. */
+async function importRemotelyOpened(ctx: StepContext, n: number, file: string, custodian: string, fileBytes: Uint8Array): Promise<void> {
+  const status = await readDkekStatus(ctx.hsm);
+  if (!status || status.total === 0 || status.outstanding === 0) {
+    throw usageError('NO_SHARES_EXPECTED', !status ? 'the device was not initialised for DKEK shares' : 'the device expects no more DKEK shares', {
+      hint: 'check the device status; nothing was imported',
+    });
+  }
+  ctx.progress?.(`${custodian}: opening ${file} on their own terminal`);
+  const share = await ctx.secrets.openShareRemotely!(file, custodian, fileBytes);
+  try {
+    if (!(share instanceof Uint8Array) || share.length !== DKEK_SHARE_LENGTH) {
+      throw checkFailed('SHARE_MALFORMED', `${custodian}'s terminal returned ${share instanceof Uint8Array ? share.length : 'no'} bytes for ${file}, not a ${DKEK_SHARE_LENGTH}-byte DKEK share; nothing was imported`, {
+        hint: 'ask the custodian to open the file again',
+      });
+    }
+    const fingerprint = shareFingerprint(share);
+    refuseDuplicate(ctx, file, fingerprint);
+    const after = await ctx.hsm.importDkekShare(share);
+    rememberShare(ctx, file, fingerprint);
+    const imported = after.total - after.outstanding;
+    ctx.record({
+      kind: 'share-imported',
+      actor: { role: 'custodian', name: custodian },
+      step: n,
+      data: { file, fingerprint, imported, total: after.total, outstanding: after.outstanding },
+    });
+    ctx.progress?.(`${file}: imported, ${imported} of ${after.total}, ${after.outstanding} outstanding`);
+  } finally {
+    if (share instanceof Uint8Array) wipe(share);
   }
 }

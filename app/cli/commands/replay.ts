@@ -30,7 +30,7 @@ import { SimulatorTransport } from '../../simulator/transport.ts';
 import { serialFromChr } from '../../../protocol/dkek/cvc.ts';
 import { fromHex, toHex } from '../../../protocol/bytes.ts';
 import { checkFailed, usageError, EXIT_CODES } from '../../../protocol/errors.ts';
-import { fileSecrets } from './run.ts';
+import { fileSecrets } from '../../run/file-secrets.ts';
 
 /** The steps of a replay as plain text (non-terminal output). */
 export function replayText(m: ReplayModel): string[] {
