@@ -29,6 +29,7 @@ import type { CoordinatorMessage } from '../protocol/wire/coordinator-messages.t
 import { describeEvent, spacedSas } from '../protocol/wire/event-text.ts';
 import { wipeMessage } from '../protocol/wire/message-codec.ts';
 import type { Outcome, PublicEvent } from '../protocol/wire/public-events.ts';
+import { WIRE_VERSION } from '../protocol/wire/wire-version.ts';
 import type { CustodianConnection } from './connection.ts';
 import { readBytes, readSecretLine, assertPrivate, writeNewFile } from './files.ts';
 import { bigDigits, CLEAR_SCREEN, confirm, isInteractive, progressBar, readLine, type TerminalIo } from './terminal.ts';
@@ -46,6 +47,8 @@ export interface CustodianSources {
   dir: string;
   /** folder the file options are relative to */
   cwd: string;
+  /** answer sign-off requests without asking (automation, tests): accept, or decline with a reason */
+  signOff?: { accepted: true } | { accepted: false; reason: string } | undefined;
 }
 
 export interface CustodianDeps {
@@ -163,6 +166,8 @@ export class CustodianSession {
   #deferredEvents: PublicEvent[] = [];
   #deferredLines: string[] = [];
   #roles: readonly string[] = [];
+  /** the message revision the coordinator speaks (welcome.protocol), 1 until welcomed */
+  #protocol = 1;
 
   constructor(conn: CustodianConnection, io: TerminalIo, sources: CustodianSources, deps: CustodianDeps = {}) {
     this.#conn = conn;
@@ -260,6 +265,7 @@ export class CustodianSession {
     switch (m.type) {
       case 'welcome': {
         this.#roles = m.roles;
+        this.#protocol = Math.min(m.protocol, WIRE_VERSION);
         const roles = m.roles.map((r) => (r === 'security-officer' ? 'security officer' : r)).join(' and ');
         const line = `you are ${m.name}, ${roles} (slot ${m.slot}). The ceremony: ${planText(m.plan)}`;
         if (!this.#ready || this.#current !== null) this.#deferredLines.push(line);
@@ -285,7 +291,7 @@ export class CustodianSession {
         this.#deps.onResult?.({ request: m.request, ok: m.ok, at: performance.now() });
         const kind = this.#kinds.get(m.request) ?? 'request';
         if (m.ok) {
-          const what = kind === 'request-share' ? 'your DKEK share is imported into the device' : kind === 'request-pwd-share' ? 'your password share is in' : kind === 'request-pins' ? 'the device is initialised with your PINs' : kind === 'request-pin' ? 'the PIN is verified' : 'done';
+          const what = kind === 'request-share' ? 'your DKEK share is imported into the device' : kind === 'request-pwd-share' ? 'your password share is in' : kind === 'request-pins' ? 'the device is initialised with your PINs' : kind === 'request-pin' ? 'the PIN is verified' : kind === 'request-sign-off' ? 'your answer is recorded in the transcript' : kind === 'request-create' ? 'the coordinator recorded your new share file' : 'done';
           this.#out(`✔ ${what}${kind === 'request-share' ? '. Waiting for the others (you may close this window; staying shows the final check value)' : ''}`);
           return;
         }
@@ -301,6 +307,7 @@ export class CustodianSession {
       case 'request-pins':
       case 'request-pin':
       case 'request-create':
+      case 'request-sign-off':
       case 'show-pwd-share':
         this.#kinds.set(m.request, m.type);
         this.#queue.push(m);
@@ -390,6 +397,8 @@ export class CustodianSession {
         return this.#create(m as Extract<CoordinatorMessage, { type: 'request-create' }>, signal);
       case 'show-pwd-share':
         return this.#showPwdShare(m as Extract<CoordinatorMessage, { type: 'show-pwd-share' }>, signal);
+      case 'request-sign-off':
+        return this.#signOff(m as Extract<CoordinatorMessage, { type: 'request-sign-off' }>, signal);
       default:
         throw new Declined(usageError('NOT_SUPPORTED', `this terminal cannot answer a ${(m as { type: string }).type}`, { hint: 'update hsm-custodian' }));
     }
@@ -639,7 +648,29 @@ export class CustodianSession {
     this.#held.set(fingerprint, share);
     this.#out(`new DKEK share saved to ${path} (fingerprint ${fingerprint})`);
     this.#out('keep the file and its passphrase safe; a paper copy: openssl base64 -in ' + path);
-    this.#conn.send({ type: 'created', request: m.request, fingerprint });
+    // revision 2 (host PLAN): the encrypted file goes to the coordinator too, which records its
+    // SHA-256 and keeps it under --out; it is public (encrypted under the passphrase typed here)
+    this.#conn.send({ type: 'created', request: m.request, fingerprint, ...(this.#protocol >= 2 ? { file } : {}) });
+  }
+
+  async #signOff(m: Extract<CoordinatorMessage, { type: 'request-sign-off' }>, signal: AbortSignal): Promise<void> {
+    this.#out(`\nstep ${m.step}: ${m.name}, the coordinator asks you to sign off${m.description ? `\n  ${m.description}` : ''}\n  statement: "${m.statement}"`);
+    let answer: { accepted: boolean; reason?: string };
+    if (this.#src.signOff !== undefined) {
+      answer = this.#src.signOff.accepted ? { accepted: true } : { accepted: false, reason: this.#src.signOff.reason };
+    } else if (this.#interactive()) {
+      const yes = await confirm(this.#io, `Do you, ${m.name}, sign this statement?`, signal);
+      if (yes) answer = { accepted: true };
+      else {
+        const typed = await readLine(this.#io, 'Why do you decline (recorded in the transcript)? ', { hidden: false, maxLength: 500, signal });
+        const reason = text(typed).trim();
+        wipe(typed);
+        answer = { accepted: false, reason: reason.length > 0 ? reason : 'declined without a reason' };
+      }
+    } else this.#needTty('a sign-off', '--sign-off accept (or decline:REASON)');
+    if (signal.aborted) return;
+    this.#conn.send({ type: 'sign-off', request: m.request, ...answer });
+    this.#out(answer.accepted ? 'you signed off' : 'you declined to sign off');
   }
 
   async #newPassphrase(signal: AbortSignal): Promise<Uint8Array> {
@@ -707,9 +738,10 @@ function checkSoPin(typed: Uint8Array): void {
   }
 }
 
-function planText(p: { mode: string; shares: number; initialize: number | null; pwdShares: { threshold: number; total: number; fileName: string } | null; expectedKcv: string | null }): string {
+function planText(p: { mode: string; title?: string | undefined; planSha256?: string | undefined; shares: number; initialize: number | null; pwdShares: { threshold: number; total: number; fileName: string } | null; expectedKcv: string | null }): string {
   const parts: string[] = [];
   if (p.initialize !== null) parts.push(`initialise the device for ${p.initialize} DKEK share${p.initialize === 1 ? '' : 's'}`);
+  if (p.mode === 'plan') return `the reviewed plan "${p.title ?? 'unnamed'}"${p.planSha256 ? ` (SHA-256 ${p.planSha256.slice(0, 16)}…)` : ''}; you are asked for what the plan names you for`;
   if (p.mode === 'import-pwd-shares' && p.pwdShares) parts.push(`open ${p.pwdShares.fileName} with ${p.pwdShares.threshold} of ${p.pwdShares.total} password shares and import it`);
   else if (p.mode === 'create-passphrase') parts.push(`each custodian creates and imports a new share (${p.shares} in all)`);
   else parts.push(`import ${p.shares} DKEK share${p.shares === 1 ? '' : 's'}, one per custodian`);

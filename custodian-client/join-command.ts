@@ -9,7 +9,7 @@ import { wipe } from '../protocol/bytes.ts';
 import { parseJoinCode, wipeJoinCode, type JoinCode } from '../protocol/channel/join-code.ts';
 import { isCeremonyError, usageError, type CeremonyError } from '../protocol/errors.ts';
 import { CustodianConnection } from './connection.ts';
-import { CustodianSession, type CustodianDeps } from './custodian-session.ts';
+import { CustodianSession, type CustodianDeps, type CustodianSources } from './custodian-session.ts';
 import { readSecretLine } from './files.ts';
 import { isInteractive, readLine, type TerminalIo } from './terminal.ts';
 
@@ -38,6 +38,8 @@ For scripts and tests (files must be mode 0600):
                        security officer: the SO-PIN (16 hex digits) and the user PIN
   --dir DIR            where a share created in the ceremony is saved (default: here)
   --yes                do not ask whether the SAS digits match (they are still shown)
+  --sign-off accept | decline:REASON
+                       answer the plan's sign-off requests without asking (host PLAN)
 Exit codes: 0 done, 1 a check failed (wrong code, SAS, refused share, KCV mismatch),
 2 usage, 3 connection or device error, 4 cancelled or incomplete.`;
 
@@ -83,8 +85,16 @@ export async function runJoin(argv: string[], o: JoinRunOptions): Promise<number
       'pin-file': { type: 'string' },
       dir: { type: 'string' },
       yes: { type: 'boolean' },
+      'sign-off': { type: 'string' },
     },
   });
+  const signOffFlag = values['sign-off'];
+  let signOff: CustodianSources['signOff'];
+  if (signOffFlag !== undefined) {
+    if (signOffFlag === 'accept') signOff = { accepted: true };
+    else if (/^decline:.{1,500}$/s.test(signOffFlag)) signOff = { accepted: false, reason: signOffFlag.slice('decline:'.length) };
+    else throw usageError('USAGE', `--sign-off takes accept or decline:REASON, got "${signOffFlag.slice(0, 40)}"`);
+  }
   if (positionals.length !== 1) {
     throw usageError('USAGE', 'give the coordinator URL, e.g. hsm-custodian join ws://192.0.2.7:41234/v1', { hint: 'the coordinator screen shows the URL' });
   }
@@ -106,6 +116,7 @@ export async function runJoin(argv: string[], o: JoinRunOptions): Promise<number
     soPinFile: values['so-pin-file'],
     pinFile: values['pin-file'],
     yes: values.yes === true,
+    ...(signOff !== undefined ? { signOff } : {}),
     dir: values.dir !== undefined ? resolve(o.cwd, values.dir) : o.cwd,
     cwd: o.cwd,
   }, o.deps);

@@ -206,6 +206,10 @@ export class CeremonyRunner {
       case 'decline':
         inbound = m;
         break;
+      case 'sign-off':
+        // only a plan host (plan-host.ts) asks for sign-offs: an answer nobody asked for
+        session.close(CloseCode.protocolError, 'unexpected message', { code: 'WIRE_UNEXPECTED_MESSAGE', message: 'a sign-off that was not asked for', hint: 'update hsm-custodian' });
+        return;
       case 'share': {
         const fingerprint = shareFingerprint(m.share);
         inbound = { type: 'share', request: m.request, share: this.vault.put(m.share), fingerprint };

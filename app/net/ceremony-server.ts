@@ -36,7 +36,7 @@ import type { CoordinatorMessage } from '../../protocol/wire/coordinator-message
 import type { CustodianMessage } from '../../protocol/wire/custodian-messages.ts';
 import { openCustodianFrame, sealMessage, wipeMessage } from '../../protocol/wire/message-codec.ts';
 import { CloseCode, wireError, WireErrorCode } from '../../protocol/wire/wire-error.ts';
-import { WIRE_MAX_MESSAGE_BYTES, WIRE_MAX_PLAINTEXT_BYTES, WIRE_PATH, WIRE_VERSION } from '../../protocol/wire/wire-version.ts';
+import { WIRE_MAX_MESSAGE_BYTES, WIRE_MAX_PLAINTEXT_BYTES, WIRE_PATH, WIRE_VERSION, WIRE_MIN_VERSION, agreedVersion } from '../../protocol/wire/wire-version.ts';
 
 /** Defaults, in one place for docs/protocol.md §6. */
 export const SERVER_DEFAULTS = {
@@ -66,6 +66,8 @@ export interface CeremonyServerOptions {
   onSession(session: SecureSession): void;
   /** one line for the operator about connections that were refused (public facts only) */
   log?(line: string): void;
+  /** the oldest message revision accepted in hello (default WIRE_MIN_VERSION; host PLAN needs 2) */
+  minVersion?: number;
 }
 
 let nextConnectionId = 1;
@@ -88,6 +90,8 @@ export class SecureSession {
     readonly sas: string,
     readonly transcriptHash: Uint8Array,
     readonly client: string,
+    /** the message revision both sides speak (the lower of hello.protocol and WIRE_VERSION) */
+    readonly protocol: number,
     private readonly channel: ChannelSession,
     private readonly ws: WebSocket,
   ) {}
@@ -223,12 +227,13 @@ class Connection {
   }
 
   #onHello(message: CustodianMessage): void {
-    if (message.type !== 'hello' || message.protocol !== WIRE_VERSION) {
+    const min = this.o.minVersion ?? WIRE_MIN_VERSION;
+    if (message.type !== 'hello' || message.protocol < min) {
       wipeMessage(message);
       const err = wireError(
         WireErrorCode.UNSUPPORTED_VERSION,
         message.type === 'hello'
-          ? `the custodian speaks protocol version ${message.protocol}, this coordinator speaks version ${WIRE_VERSION}`
+          ? `the custodian speaks protocol version ${message.protocol}, this coordinator needs version ${min} to ${WIRE_VERSION}`
           : `the first message must be hello, not ${message.type}`,
         { version: message.type === 'hello' ? message.protocol : null },
       );
@@ -237,7 +242,7 @@ class Connection {
     }
     clearTimeout(this.#handshakeTimer);
     const channel = this.#channel!;
-    const session = new SecureSession(this.#slot!, channel.sas, channel.transcriptHash, message.client, channel, this.ws);
+    const session = new SecureSession(this.#slot!, channel.sas, channel.transcriptHash, message.client, agreedVersion(message.protocol), channel, this.ws);
     this.#session = session;
     const interval = Math.max(50, Math.floor(this.o.idleTimeoutMs / 3));
     this.#pingTimer = setInterval(() => {

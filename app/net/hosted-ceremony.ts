@@ -468,6 +468,7 @@ function ask(d: Draft, s: SlotState): void {
       return;
     }
     case 'create-pwd-shares':
+    case 'plan': // a plan host (plan-host.ts) asks through the plan's steps, not this reducer
       return;
     default: {
       const never: never = cfg.plan.mode;

@@ -71,6 +71,10 @@ export function eventLine(e: TranscriptEvent, kinds: readonly StepKind[]): strin
       return `${t} ${who(e)} (${e.actor.role}) left`;
     case 'sas-compared':
       return `${t} ${who(e)} compared the SAS: ${d.match ? 'match' : 'MISMATCH'}`;
+    case 'join-code-issued':
+      return `${t} ${who(e)}: join code ${String(d.generation)} shown for slot ${String(d.slot)}`;
+    case 'participant-request':
+      return `${t} ${s}${who(e)}: ${String(d.what)} request ${String(d.state)}${d.code ? ` (${String(d.code)})` : ''}`;
     case 'note':
       return `${t} ${s}NOTE by ${who(e)}: ${String(d.text)}`;
     case 'sign-off':

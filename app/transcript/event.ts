@@ -36,6 +36,8 @@ export const EVENT_KINDS = [
   'custodian-joined',
   'custodian-left',
   'sas-compared',
+  'join-code-issued',
+  'participant-request',
   'note',
   'sign-off',
   'ceremony-finished',
@@ -152,6 +154,8 @@ export const DATA_SCHEMAS = {
     imported: z.int().min(1),
     total: z.int().min(1),
     outstanding: count,
+    /** a password-share file: its split and the IDs of the password shares that opened it (values are never here) */
+    pwdShares: z.strictObject({ threshold: z.int().min(2).max(255), total: z.int().min(3).max(255), ids: z.array(z.int().min(1).max(255)).min(2).max(255) }).optional(),
   }),
   'kcv-read': z.strictObject({ kcv, expected: kcv.optional(), match: z.boolean().optional() }),
   'file-written': z.strictObject({
@@ -160,8 +164,35 @@ export const DATA_SCHEMAS = {
     bytes: count.max(Number.MAX_SAFE_INTEGER),
     kcv: kcv.optional(),
     keyRef: z.int().min(1).max(255).optional(),
+    /**
+     * a password-share file the run created: written after its `total` password shares were handed
+     * out, share ID i to custodians[i-1]; the prime is sc-hsm-tool's public 64-bit prime (hex-colon)
+     */
+    pwdShares: z
+      .strictObject({
+        threshold: z.int().min(2).max(255),
+        total: z.int().min(3).max(255),
+        custodians: z.array(personName).min(3).max(255),
+        prime: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){7}$/),
+      })
+      .optional(),
   }),
-  'custodian-joined': z.strictObject({ via: z.enum(['local', 'network']), slot: publicText(64).optional() }),
+  'custodian-joined': z.strictObject({
+    via: z.enum(['local', 'network']),
+    slot: publicText(64).optional(),
+    /** network joins: the six SAS digits both screens showed */
+    sas: z.string().regex(/^[0-9]{6}$/).optional(),
+  }),
+  /** host PLAN: a fresh one-time join code was shown for the actor's slot (the code is not here) */
+  'join-code-issued': z.strictObject({ slot: publicText(64), generation: z.int().min(1).max(1_000_000), reason: publicText(500) }),
+  /** host PLAN: a request to the actor's terminal was sent or settled (what was asked, never the answer's content) */
+  'participant-request': z.strictObject({
+    slot: publicText(64),
+    request: z.int().min(1),
+    what: z.enum(['pins', 'pin', 'create-share', 'open-share', 'pwd-share', 'show-pwd-share', 'sign-off']),
+    state: z.enum(['sent', 'resent', 'answered', 'declined', 'withdrawn']),
+    code: code.optional(),
+  }),
   'custodian-left': z.strictObject({ reason: publicText(2000).optional() }),
   'sas-compared': z.strictObject({ sas: z.string().regex(/^[0-9]{6}$/), match: z.boolean() }),
   note: z.strictObject({ text: publicText(4000) }),

@@ -10,6 +10,7 @@
  * K→C request-pin            (request)                                    → pin | decline
  * K→C request-create         (request, fileName, challenge[32])           → created | decline
  * K→C show-pwd-share         (request, fileName, prime, id, value, threshold, total) → confirmed | decline
+ * K→C request-sign-off     (request, step, name, statement, description?) → sign-off | decline  (revision 2)
  * K→C cancel                 (request, reason)                            → (none; the request is void)
  * K→C result                 (request, ok, code?, message?, hint?)        → (none)
  * K→C event                  (event)                                      → (none)
@@ -73,6 +74,17 @@ const coordinatorMessages = [
     value: bytesField(1, 96),
     threshold: z.number().int().min(2).max(255),
     total: z.number().int().min(2).max(255),
+  }),
+  z.strictObject({
+    type: z.literal('request-sign-off'),
+    request: RequestId,
+    /** the plan step (1-based) that asks */
+    step: z.number().int().min(1).max(500),
+    /** the person asked (this terminal's participant, or a person this terminal signs for) */
+    name: ParticipantName,
+    /** the statement to sign, from the plan */
+    statement: z.string().min(1).max(2000),
+    description: z.string().max(2000).optional(),
   }),
   z.strictObject({ type: z.literal('cancel'), request: RequestId, reason: z.string().max(300) }),
   z.strictObject({

@@ -11,7 +11,8 @@
  * C→K pwd-share  (request, id, value, prime?)    one n-of-m password share → result
  * C→K pins       (request, soPin, pin)           SO-PIN and new user PIN for initialisation → result
  * C→K pin        (request, pin)                  the user PIN, to confirm the DKEK → result
- * C→K created    (request, fingerprint)          a share made and saved on this terminal → request-share
+ * C→K created    (request, fingerprint, file?)   a share made and saved on this terminal → request-share
+ * C→K sign-off   (request, accepted, reason?)    answer to request-sign-off (revision 2) → result
  * C→K confirmed  (request)                       a shown password share was written down → result
  * C→K decline    (request, code, message)        this terminal cannot answer the request → (none)
  * ```
@@ -56,7 +57,21 @@ const custodianMessages = [
   }),
   z.strictObject({ type: z.literal('pins'), request: RequestId, soPin: bytesField(16, 47), pin: bytesField(6, 16) }),
   z.strictObject({ type: z.literal('pin'), request: RequestId, pin: bytesField(6, 16) }),
-  z.strictObject({ type: z.literal('created'), request: RequestId, fingerprint: FingerprintText }),
+  z.strictObject({
+    type: z.literal('created'),
+    request: RequestId,
+    fingerprint: FingerprintText,
+    /** revision 2: the 64-byte share file as saved (public: it is encrypted under the passphrase) */
+    file: bytesField(64).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('sign-off'),
+    request: RequestId,
+    /** true: the person signs the statement; false: they decline it */
+    accepted: z.boolean(),
+    /** why they decline, as typed (public: it goes into the transcript) */
+    reason: z.string().min(1).max(500).optional(),
+  }),
   z.strictObject({ type: z.literal('confirmed'), request: RequestId }),
   z.strictObject({ type: z.literal('decline'), request: RequestId, code: errorCode, message: z.string().max(300) }),
 ] as const;

@@ -33,6 +33,10 @@ export function describeEvent(e: PublicEvent): string | null {
       return `device initialised for ${e.dkekShares} DKEK share${e.dkekShares === 1 ? '' : 's'}`;
     case 'asked':
       return `asked ${e.name} for ${e.what}`;
+    case 'step':
+      return `step ${e.step} of ${e.total}: ${e.kind}`;
+    case 'signed-off':
+      return `${e.name} ${e.accepted ? 'signs off' : 'DECLINES to sign off'}`;
     case 'deriving':
       return `${e.slot === COORDINATOR_SLOT ? 'coordinator' : e.name}: deriving… ${e.percent} %`;
     case 'share-created':

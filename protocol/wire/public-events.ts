@@ -40,8 +40,11 @@ export type SlotInfo = z.infer<typeof SlotInfo>;
 
 /** The public summary of what the ceremony does (flags today, plan files later). */
 export const PlanSummary = z.strictObject({
-  /** import-passphrase, import-pwd-shares, create-passphrase, create-pwd-shares */
-  mode: z.enum(['import-passphrase', 'import-pwd-shares', 'create-passphrase', 'create-pwd-shares']),
+  /** import-passphrase, import-pwd-shares, create-passphrase, create-pwd-shares; `plan`: a reviewed plan file (host PLAN, revision 2) */
+  mode: z.enum(['import-passphrase', 'import-pwd-shares', 'create-passphrase', 'create-pwd-shares', 'plan']),
+  /** mode plan: the plan's name and SHA-256 */
+  title: z.string().min(1).max(200).optional(),
+  planSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** DKEK shares this ceremony imports */
   shares: count,
   /** initialise the device first, for this many DKEK shares */
@@ -62,6 +65,10 @@ const events = [
   z.strictObject({ type: z.literal('card'), total: count, outstanding: count, imported: count, description: text }),
   z.strictObject({ type: z.literal('initialized'), dkekShares: count }),
   z.strictObject({ type: z.literal('asked'), slot, name: ParticipantName, what: text }),
+  /** host PLAN: a plan step started (its number and kind) */
+  z.strictObject({ type: z.literal('step'), step: z.number().int().min(1).max(500), total: z.number().int().min(1).max(500), kind: z.string().min(1).max(32) }),
+  /** host PLAN: a person answered a sign-off (the statement is the plan's, public) */
+  z.strictObject({ type: z.literal('signed-off'), name: ParticipantName, accepted: z.boolean() }),
   z.strictObject({ type: z.literal('deriving'), slot, name: z.string().max(32), percent: z.number().int().min(0).max(100) }),
   z.strictObject({ type: z.literal('share-created'), slot, name: ParticipantName, fingerprint: FingerprintText }),
   z.strictObject({ type: z.literal('share-refused'), slot, name: ParticipantName, code, message: text }),

@@ -10,11 +10,27 @@
  * today and move independently.
  */
 
-/** Version of the ceremony messages carried inside channel frames. */
-export const WIRE_VERSION = 1;
+/**
+ * Revision of the ceremony messages this build speaks (`hello.protocol`, `welcome.protocol`).
+ * Revision 2 adds `request-sign-off`/`sign-off` and the encrypted share file in `created`
+ * (docs/protocol.md §2). Revisions only add messages and optional fields, so a coordinator accepts
+ * any revision from WIRE_MIN_VERSION up to its own and sends a terminal only what its revision knows.
+ */
+export const WIRE_VERSION = 2;
 
-/** The WebSocket path for this version; a request for any other path is answered 404. */
-export const WIRE_PATH = `/v${WIRE_VERSION}`;
+/** The oldest revision a coordinator accepts (`host PLAN` requires 2). */
+export const WIRE_MIN_VERSION = 1;
+
+/** The revision both sides speak: the lower of the two. */
+export function agreedVersion(peer: number): number {
+  return Math.min(peer, WIRE_VERSION);
+}
+
+/**
+ * The WebSocket path: the major version of the message layer. Revisions within it are agreed in
+ * hello/welcome; a request for any other path is answered 404.
+ */
+export const WIRE_PATH = '/v1';
 
 /**
  * Largest WebSocket message the coordinator accepts (ws `maxPayload`): 64 KiB. Every handshake
