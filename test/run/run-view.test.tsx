@@ -464,3 +464,66 @@ test('password shares: handed out one custodian at a time with the screen erased
   }
 });
 
+
+const PWD_PLAN = `version: 1
+name: Password-share run test
+device:
+  reader: simulator
+roles:
+  operator: oscar
+  custodians: [alice, bob, carol]
+steps:
+  - step: initialize
+    dkekShares: 1
+  - step: create-share
+    file: pwd.pbe
+    pwdShares: "2/3"
+    custodians: [alice, bob, carol]
+  - step: import-share
+    file: pwd.pbe
+    custodians: [carol, alice]
+  - step: expect-kcv
+`;
+
+test('run view over the runner: an n-of-m share file made (each custodian alone with their share) and imported by typing two shares', { timeout: 60_000 }, async () => {
+  const { t, done, transcriptPath } = await startRun(PWD_PLAN, { pin: PIN, soPin: SO_PIN });
+  const shares: { prime: string; id: string; value: string }[] = [];
+  for (const [i, who] of ['alice', 'bob', 'carol'].entries()) {
+    let f = await t.waitFor(`Password share ${i + 1} of 3 for pwd.pbe`);
+    assert.match(f, new RegExp(`${who} \\(custodian\\) alone takes the seat`));
+    assert.match(f, /▶ {3}2 create-share {4}running/);
+    assert.doesNotMatch(f, /Share value :/);
+    await t.press(KEY.enter);
+    f = await t.waitFor('Share value :');
+    assert.match(f, new RegExp(`${who} \\(custodian\\), only you look: any 2 of 3 shares open pwd.pbe`));
+    shares.push({ prime: /Prime {7}: ([0-9a-f:]+)/.exec(f)![1]!, id: /Share ID {4}: (\d+)/.exec(f)![1]!, value: /Share value : ([0-9a-f:]+)/.exec(f)![1]! });
+    await t.press(KEY.enter);
+  }
+  assert.deepEqual(shares.map((s) => s.id), ['1', '2', '3']);
+  // the import step lists carol, then alice: carol types the prime and her share, then alice
+  let f = await t.waitFor('Prime:');
+  assert.match(f, /carol \(custodian\) types now/);
+  await t.type(shares[2]!.prime);
+  await t.waitFor('carol (custodian), your turn.');
+  await t.type(shares[2]!.id);
+  await t.waitFor('Share value:');
+  await t.type(shares[2]!.value);
+  await t.waitFor('alice (custodian), your turn.');
+  await t.type(shares[0]!.id);
+  await t.waitFor('Share value:');
+  await t.type(shares[0]!.value);
+  f = await t.waitFor('The ceremony is complete.', 30_000);
+  await t.press(KEY.enter);
+  const { result } = await done;
+  assert.equal(result.outcome, 'completed');
+  assert.equal(verifyTranscript(new Uint8Array(readFileSync(transcriptPath))).status, 'verified');
+  const text = readFileSync(transcriptPath, 'utf8');
+  assert.match(text, /"kind":"share-imported"/);
+  assert.match(text, /"kind":"kcv-read"/);
+  // share values appear only on their custodian's reveal screens: never while typed, never in the transcript
+  const all = t.everything();
+  const afterReveals = all.slice(all.lastIndexOf('Write down ALL three values'));
+  for (const s of shares) assert.ok(!afterReveals.includes(s.value) && !text.includes(s.value), 'a share value was shown outside its reveal');
+  assertNoSecrets([all, text], PLANTED);
+  assertFits(t.stdout.frames.slice(0, -1));
+});

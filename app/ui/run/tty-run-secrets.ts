@@ -26,6 +26,7 @@ import { entryPrompt, type ShareSecretEntry } from '../../ceremony/share-secret-
 import type { SecretRef } from '../../ceremony/secret-vault.ts';
 import { parseThreshold, type Plan, type StepKind } from '../../plan/plan-schema.ts';
 import type { RunSecrets } from '../../run/step-executor.ts';
+import { fileSecrets } from '../../run/file-secrets.ts';
 import type { SecretsFile } from '../../cli/secrets-file.ts';
 import type { RunPrompter } from './run-view-store.ts';
 
@@ -179,10 +180,13 @@ export class TtyRunSecrets implements RunSecrets {
 
   /**
    * n-of-m import: the prime once, then `threshold` custodians, one after another, each types the
-   * ID (echoed) and value (hidden) of their password share. The prompts are those of the terminal
+   * ID (echoed) and value (hidden) of their password share (unless the secrets file names a
+   * printout for the file, which is then read). The prompts are those of the terminal
    * interface's import (app/ceremony/share-secret-entry.ts).
    */
   async pwdShares(file: string, custodians: readonly string[], threshold: number, total: number): Promise<ShareSet> {
+    // a printout the secrets file names is read, as a headless run reads it
+    if (this.#o.file?.forShareFile(file)?.pwdSharesFile) return fileSecrets(this.#o.file).pwdShares(file, custodians, threshold, total);
     let error: string | undefined;
     for (;;) {
       const entries: ShareEntry[] = [];
