@@ -18,8 +18,17 @@ import { checkCodesDir } from '../../net/codes-out.ts';
 import { SERVER_DEFAULTS } from '../../net/ceremony-server.ts';
 import { deriveShareFileKey } from '../../../protocol/dkek/derive.ts';
 import { usageError } from '../../../protocol/errors.ts';
+import { runHostedPlan } from '../../net/plan-host-run.ts';
 
 const HELP = `usage: hsm-ceremony host --custodians NAME,NAME,… [what they bring] [options] [device]
+       hsm-ceremony host PLAN --rehearse [--secrets-file F] [--out DIR] [--transcript FILE]
+                        [--at-coordinator NAME,…] [network options]
+
+With PLAN: the reviewed plan runs step by step as "run PLAN" does (docs/plan-format.md), and its
+transcript is written, but every person the plan names (custodians, security officer, witnesses;
+not the operator) gets a slot and a join code: shares are created and opened, PINs typed and
+sign-offs given on their own terminals (docs/protocol.md §7.3). --at-coordinator names people who
+sign off here instead (from --secrets-file). This version runs plans as rehearsals (--rehearse).
 
 Hosts a DKEK ceremony under split knowledge: the coordinator holds the card, and each custodian
 joins from their own terminal with "hsm-custodian join URL" (or "hsm-ceremony join URL") and a
@@ -68,6 +77,47 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
+function serverOptions(values: { 'max-connections'?: string | undefined; 'handshake-timeout'?: string | undefined; 'idle-timeout'?: string | undefined }) {
+  let maxConnections: number | undefined;
+  if (values['max-connections'] !== undefined) {
+    if (!/^\d{1,4}$/.test(values['max-connections']) || Number(values['max-connections']) < 1) {
+      throw usageError('USAGE', `--max-connections takes a number from 1 to 9999, got "${values['max-connections']}"`);
+    }
+    maxConnections = Number(values['max-connections']);
+  }
+  return {
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(values['handshake-timeout'] !== undefined ? { handshakeTimeoutMs: parseSeconds(values['handshake-timeout'], '--handshake-timeout') * 1000 } : {}),
+    ...(values['idle-timeout'] !== undefined ? { idleTimeoutMs: parseSeconds(values['idle-timeout'], '--idle-timeout') * 1000 } : {}),
+  };
+}
+
+/** `host PLAN`: the plan runner with every person on their own terminal. */
+async function hostPlan(planPath: string, values: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  for (const f of ['custodians', 'init', 'dkek-shares', 'pwd-shares', 'share-file', 'share-files', 'create', 'expect-kcv', 'security-officer', 'witnesses', 'resume']) {
+    if (values[f] !== undefined) throw usageError('USAGE', `--${f} does not go with a plan: the plan says who does what`, { hint: 'hsm-ceremony host PLAN --rehearse [--secrets-file F]' });
+  }
+  const listen = parseListen((values.listen as string | undefined) ?? '127.0.0.1:0');
+  const codesOut = values['codes-out'] !== undefined ? resolve(io.cwd, values['codes-out'] as string) : null;
+  if (codesOut !== null) checkCodesDir(codesOut);
+  const json = values.json === true;
+  const view = plainHostView({ stdout: io.stdout, stderr: io.stderr, json });
+  const human = json ? io.stderr : io.stdout;
+  const atCoordinator = typeof values['at-coordinator'] === 'string' ? values['at-coordinator'].split(',').map((n) => n.trim()).filter(Boolean) : [];
+  return runHostedPlan({
+    planPath,
+    io,
+    flags: values as DeviceFlags & { rehearse?: boolean; out?: string; transcript?: string },
+    view,
+    listen,
+    server: serverOptions(values as Record<string, string | undefined>),
+    codesOut,
+    joinTimeoutMs: values['join-timeout'] !== undefined ? parseSeconds(values['join-timeout'] as string, '--join-timeout') * 1000 : 30 * 60_000,
+    atCoordinator,
+    out: (line) => human.write(line + '\n'),
+  });
+}
+
 export const host: Command = {
   path: ['host'],
   summary: 'host a ceremony: custodians join from their own terminals (split knowledge)',
@@ -97,8 +147,13 @@ export const host: Command = {
         'handshake-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
         'max-connections': { type: 'string' },
+        rehearse: { type: 'boolean' },
+        out: { type: 'string' },
+        transcript: { type: 'string' },
+        'at-coordinator': { type: 'string' },
       },
     });
+    if (positionals.length === 1) return hostPlan(positionals[0]!, values, io);
     if (positionals.length > 0) throw usageError('USAGE', `unexpected argument "${positionals[0]}"`, { hint: 'hsm-ceremony host --help' });
     const plan = buildHostPlan(values as HostFlags, (p) => resolve(io.cwd, p));
     const listen = parseListen(values.listen ?? '127.0.0.1:0');
