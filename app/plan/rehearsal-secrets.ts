@@ -61,6 +61,19 @@ export function checkRehearsalSecrets(plan: Plan, s: SecretsInventory, locate: (
         // password shares made here are kept by the run for its own imports; a passphrase is chosen
         // by the custodian, so a rehearsal needs it in the file
         if (!st.pwdShares) needShare(st.file, 'passphrase', path, 'the custodian\'s new passphrase');
+        else {
+          // a rehearsal keeps the split for its own imports, and writes it to shares."NAME".pwdShares
+          // when the file names a printout there (docs/secrets-file.md §7)
+          const base = posix.basename(normalizePlanPath(st.file));
+          const have = s.shares.get(base);
+          if (have !== undefined) {
+            usedShares.add(base);
+            if (have !== 'pwdShares') add('error', path, 'SECRETS_WRONG_SHARE_KIND', `${secretsName} gives shares."${base}".${have}, but ${base} is protected by password shares: give pwdShares (where the rehearsal writes their printout) or nothing`);
+          }
+          if (!s.rehearsal) {
+            add('error', path, 'SECRETS_PWD_HANDOUT', `${secretsName} is not a rehearsal file, and password shares are handed out only on a terminal, each custodian seeing theirs alone; a headless run cannot make this split`);
+          }
+        }
         break;
       case 'import-share': {
         const key = normalizePlanPath(st.file);

@@ -13,10 +13,10 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { SmartCardHsm } from '../card/sc-hsm.ts';
 import { FID_PREFIX } from '../card/sc-hsm.ts';
-import { fromHex, toHex, wipe } from '../../protocol/bytes.ts';
-import { checkFailed, usageError } from '../../protocol/errors.ts';
+import { equalBytes, fromHex, toHex, wipe } from '../../protocol/bytes.ts';
+import { CeremonyError, checkFailed, incomplete, usageError } from '../../protocol/errors.ts';
 import { createShareFile, parseShareFile, DKEK_SHARE_LENGTH, type ShareFileKdf } from '../../protocol/dkek/share-file.ts';
-import type { PasswordSplit, ShareSet } from '../../protocol/dkek/password-shares.ts';
+import { formatPrintout, passwordCandidates, shareSet, splitPassword, wipeCandidates, type PasswordSplit, type ShareSet } from '../../protocol/dkek/password-shares.ts';
 import { formatKcv, shareFingerprint } from '../../protocol/dkek/dkek.ts';
 import { initializeDevice } from '../ceremony/operations/initialize-device.ts';
 import { importShares } from '../ceremony/operations/import-shares.ts';
@@ -169,7 +169,7 @@ function readInput(ctx: StepContext, file: string): Uint8Array {
 }
 
 /** Writes an output under --out (never over an existing file) and records it. */
-function writeOutput(ctx: StepContext, step: number, path: string, data: Uint8Array, extra: { kcv?: string; keyRef?: number } = {}): void {
+function writeOutput(ctx: StepContext, step: number, path: string, data: Uint8Array, extra: { kcv?: string; keyRef?: number; pwdShares?: { threshold: number; total: number; custodians: string[]; prime: string } } = {}): void {
   const abs = join(ctx.outDir, path);
   mkdirSync(dirname(abs), { recursive: true, mode: 0o700 });
   writeNewFile(abs, data, 0o600);
@@ -383,8 +383,55 @@ export function pwdSplitOf(plan: Plan, file: string): { threshold: number; total
   return null;
 }
 
+/**
+ * An n-of-m password-share file, made exactly as `sc-hsm-tool --create-dkek-share F
+ * --pwd-shares-threshold T --pwd-shares-total N` and `share create --pwd-shares T/N` make it: a
+ * random 8-byte password split T-of-N (splitPassword), the share file encrypted under the raw
+ * password bytes (createShareFile), each password share handed to its custodian before the file is
+ * written, so a hand-out that is abandoned leaves no file nobody can open.
+ */
 async function createPwdShareFile(ctx: StepContext, n: number, st: CreateShareStep): Promise<void> {
-  throw usageError('RUN_UNSUPPORTED', `creating the password-share file ${st.file} in a run is not built yet (step ${n})`);
+  const { threshold, total } = parseThreshold(st.pwdShares!);
+  const custodians = st.custodians ?? [];
+  if (custodians.length !== total) {
+    throw usageError('RUN_PLAN_INVALID', `step ${n} splits ${st.file} into ${total} password shares but names ${custodians.length} custodians`, { hint: 'run "hsm-ceremony plan check" on the plan' });
+  }
+  assertOutputAbsent(ctx, st.file);
+  if (ctx.recordedShareFile) {
+    // replay: the recorded file; its password shares are in the rehearsal's printout (file-secrets.ts)
+    writeOutput(ctx, n, st.file, ctx.recordedShareFile(st.file));
+    return;
+  }
+  const split = splitPassword(threshold, total, ctx.rng);
+  let created: { file: Uint8Array; share: Uint8Array } | undefined;
+  try {
+    checkRecombines(split, threshold);
+    ctx.progress?.(`${st.file}: encrypting a new DKEK share under a random password split ${threshold} of ${total}`);
+    created = await createShareFile(split.password, { kdf: ctx.kdf(st.file, ctx.signal), rng: ctx.rng });
+    ctx.progress?.(`${st.file}: handing one password share to each of ${custodians.join(', ')}`);
+    await ctx.secrets.handOutPwdShares(st.file, custodians, split);
+    if (ctx.signal.aborted) throw incomplete('CANCELLED', `cancelled before ${st.file} was written`, { hint: 'the password shares handed out open nothing: destroy them, then run the step again' });
+    writeOutput(ctx, n, st.file, created.file, { pwdShares: { threshold, total, custodians: [...custodians], prime: formatPrime(split.prime) } });
+  } finally {
+    // share values are bigints, which cannot be wiped (docs/threat-model.md); the password and DKEK share can
+    wipe(split.password, created?.share);
+  }
+}
+
+/** The prime as sc-hsm-tool prints it, always 8 bytes (formatPrintout's "Prime" line). */
+function formatPrime(p: bigint): string {
+  return formatPrintout(p, []).replace(/^Prime\s*:\s*/, '').trim();
+}
+
+/** Every password share must give the password back before anyone writes one down (as `share create` checks). */
+function checkRecombines(split: PasswordSplit, threshold: number): void {
+  for (const subset of [split.shares.slice(0, threshold), split.shares.slice(-threshold)]) {
+    const set = shareSet(subset.map((s, i) => ({ position: i + 1, idText: String(s.id), value: s.value })), split.prime);
+    const candidates = passwordCandidates(set);
+    const ok = candidates.length > 0 && equalBytes(candidates[0]!.password, split.password);
+    wipeCandidates(candidates);
+    if (!ok) throw new CeremonyError('bug', 'PWD_SHARES_DO_NOT_RECOMBINE', 'the new password shares do not give the password back', { hint: 'nothing was handed out or written; report this as a bug' });
+  }
 }
 
 /** Refuses a share this run already imported (docs/plan-format.md §4, import-share). */
@@ -415,7 +462,8 @@ async function importShareFile(ctx: StepContext, n: number, st: ImportShareStep)
     return importRemotelyOpened(ctx, n, st.file, st.custodian, file);
   }
   const custodians = split ? (st.custodians ?? split.custodians) : [];
-  let used: { ids: number[]; threshold: number } | undefined;
+  let given: ShareSet | undefined;
+  let ids: number[] | undefined;
   await importShares(
     ctx.hsm,
     [
@@ -424,7 +472,8 @@ async function importShareFile(ctx: StepContext, n: number, st: ImportShareStep)
         file,
         secret: async () => {
           if (!split) return { kind: 'passphrase' as const, passphrase: await ctx.secrets.passphrase(st.file, st.custodian!) };
-          return { kind: 'pwd-shares' as const, set: await ctx.secrets.pwdShares(st.file, custodians, split.threshold, split.total) };
+          given = await ctx.secrets.pwdShares(st.file, custodians, split.threshold, split.total);
+          return { kind: 'pwd-shares' as const, set: given };
         },
       },
     ],
@@ -432,26 +481,38 @@ async function importShareFile(ctx: StepContext, n: number, st: ImportShareStep)
       kdf: ctx.kdf,
       signal: ctx.signal,
       onEvent: (e) => {
-        if (e.kind === 'deriving') say(`${split ? custodians.join(', ') : st.custodian}: opening ${base}`);
+        if (e.kind === 'deriving') say(split ? `opening ${base} with ${given?.shares.length ?? 0} password shares` : `${st.custodian}: opening ${base}`);
         if (e.kind === 'opened') {
-          // before IMPORT DKEK SHARE: a share already imported is refused here
+          // before IMPORT DKEK SHARE: a share this ceremony already imported is refused here
           refuseDuplicate(ctx, st.file, e.fingerprint);
-          if (e.openedWith.kind === 'pwd-shares') used = { ids: [], threshold: e.openedWith.threshold };
+          if (e.openedWith.kind === 'pwd-shares' && given) {
+            const reading = e.openedWith.idReading;
+            ids = [...(given.readings.find((r) => r.reading === reading)?.ids ?? [])];
+          }
+          given = undefined; // share values are bigints: drop the only reference as soon as the file is open
         }
         if (e.kind === 'imported') {
           rememberShare(ctx, st.file, e.fingerprint);
           ctx.record({
             kind: 'share-imported',
-            actor: { role: 'custodian', name: st.custodian ?? custodians[0] ?? null },
+            actor: split ? ctx.operator : { role: 'custodian', name: st.custodian! },
             step: n,
-            data: { file: st.file, fingerprint: e.fingerprint, imported: e.imported, total: e.total, outstanding: e.outstanding },
+            data: {
+              file: st.file,
+              fingerprint: e.fingerprint,
+              imported: e.imported,
+              total: e.total,
+              outstanding: e.outstanding,
+              ...(split && ids ? { pwdShares: { threshold: split.threshold, total: split.total, ids } } : {}),
+            },
           });
-          say(`${base}: imported, ${e.imported} of ${e.total}, ${e.outstanding} outstanding`);
+          say(`${base}: imported${ids ? ` (opened with password shares ${ids.join(', ')})` : ''}; ${e.imported} of ${e.total} shares imported, ${e.outstanding} outstanding`);
         }
       },
     },
-  );
-  void used;
+  ).finally(() => {
+    given = undefined;
+  });
 }
 
 /** Hosted runs: the custodian opened the file on their own terminal and sent the 32-byte share. */
