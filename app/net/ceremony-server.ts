@@ -228,7 +228,7 @@ class Connection {
 
   #onHello(message: CustodianMessage): void {
     const min = this.o.minVersion ?? WIRE_MIN_VERSION;
-    if (message.type !== 'hello' || message.protocol < min) {
+    if (message.type !== 'hello' || message.protocol < min || message.protocol > WIRE_VERSION) {
       wipeMessage(message);
       const err = wireError(
         WireErrorCode.UNSUPPORTED_VERSION,

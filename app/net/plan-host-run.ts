@@ -83,6 +83,7 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
   let device: RunDevice | undefined;
   let host: PlanHost | undefined;
   let hosted: ReturnType<typeof hostedRunSecrets> | undefined;
+  let forget = () => undefined as void;
   try {
     device = await openRehearsalDevice({ statePath: undefined, rng: (n) => crypto.getRandomValues(new Uint8Array(n)), resumeSeed: undefined });
     const writer = TranscriptWriter.create(transcriptPath, {
@@ -125,16 +126,18 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
     o.out(`  ceremony key fingerprint: ${writer.fingerprint}`);
     await host.start();
     o.onListening?.(host);
-    const local: RunSecrets = secrets.file
-      ? fileSecrets(secrets.file)
-      : {
-          pin: () => Promise.reject(usageError('NO_TTY', 'the user PIN is needed at the coordinator, and no --secrets-file was given')),
-          soPin: () => Promise.reject(usageError('NO_TTY', 'the SO-PIN is needed at the coordinator, and no --secrets-file was given')),
-          passphrase: (f) => Promise.reject(usageError('NO_TTY', `a passphrase for ${f} is needed at the coordinator, and no --secrets-file was given`)),
-          signOff: (n) => Promise.reject(usageError('NO_TTY', `${n} signs off at the coordinator, and no --secrets-file was given`)),
-          pwdShares: () => Promise.reject(usageError('NO_TTY', 'password shares are needed at the coordinator, and no --secrets-file was given')),
-          handOutPwdShares: () => Promise.reject(usageError('NO_TTY', 'password shares cannot be handed out at the coordinator headless')),
-        };
+    const noSource = (what: string) => usageError('NO_TTY', `${what} is needed at the coordinator, and neither --secrets-file nor a terminal gives it`, { hint: 'add it to the rehearsal secrets file (docs/secrets-file.md), or give the person a slot' });
+    const fromFile = secrets.file ? fileSecrets(secrets.file) : null;
+    forget = () => fromFile?.forget();
+    // PINs without a security officer's terminal: the secrets file, else typed hidden at the coordinator
+    const local: RunSecrets = {
+      pin: async () => (await secrets.pin({ required: true, prompt: true, label: 'User PIN' }))!.slice(),
+      soPin: async () => (await secrets.soPin({ required: true, prompt: true, label: 'SO-PIN (16 hex digits)' }))!.slice(),
+      passphrase: (f, c) => (fromFile ? fromFile.passphrase(f, c) : Promise.reject(noSource(`the passphrase of ${f}`))),
+      signOff: (n, st) => (fromFile ? fromFile.signOff(n, st) : Promise.reject(noSource(`${n}'s sign-off`))),
+      pwdShares: (f, c, t, n) => (fromFile ? fromFile.pwdShares(f, c, t, n) : Promise.reject(noSource(`password shares of ${f}`))),
+      handOutPwdShares: (f, c, sp) => (fromFile ? fromFile.handOutPwdShares(f, c, sp) : Promise.reject(noSource(`a hand-out of the password shares of ${f}`))),
+    };
     let current: { step: number; kind: string; dkekShares?: number; threshold?: number } | null = null;
     const memory: RunMemory = { kcv: null, written: new Set() };
     const operator: Actor = { role: 'operator', name: plan.plan.roles.operator ?? null };
@@ -174,6 +177,7 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
     throw result.error ?? new Error('the run stopped without a reason');
   } finally {
     hosted?.wipe();
+    forget();
     await host?.close();
     secrets.wipe();
     await device?.close().catch(() => undefined);

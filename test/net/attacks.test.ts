@@ -172,7 +172,7 @@ describe('attacks on the coordinator', () => {
     // a first message that is not hello, and a hello of another version
     await c2.closed;
     const c3 = await rawJoin(k.url, await freeCode(3), { hello: false });
-    c3.sendRaw(c3.seal({ type: 'hello', protocol: 2, client: 'future' }));
+    c3.sendRaw(c3.seal({ type: 'hello', protocol: 3, client: 'future' }));
     const err3 = await c3.waitMessage((m) => m.type === 'error');
     assert.equal(err3.type === 'error' && err3.code, 'WIRE_UNSUPPORTED_VERSION');
     await until(() => !connected(3), 'slot 3 to be free');
