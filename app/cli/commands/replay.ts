@@ -10,7 +10,7 @@
  * fingerprints, KCVs — is the one recorded; exit 1 naming the first difference.
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -76,6 +76,20 @@ async function againstSimulator(events: TranscriptEvent[], o: { planPath: string
   }
   const secrets = loadSecretsFile(o.secretsPath, o.io.cwd);
   if (!secrets.rehearsal) throw usageError('SECRETS_NOT_REHEARSAL', `${o.secretsPath} is not marked "rehearsal": true`, { hint: 'a replay on the simulator takes rehearsal secrets only' });
+  // The password of a split the rehearsal made was random and is recorded nowhere (only its public
+  // prime is): the replay can open the file only with the printout the rehearsal wrote for it.
+  const finishedSteps = new Set(events.filter((e) => e.kind === 'step-finished').map((e) => e.step!));
+  plan.plan.steps.forEach((st, i) => {
+    if (st.step !== 'create-share' || st.pwdShares === undefined || !finishedSteps.has(i + 1)) return;
+    const imports = plan.plan.steps.some((t, j) => t.step === 'import-share' && finishedSteps.has(j + 1) && basename(t.file) === basename(st.file));
+    const printout = secrets.forShareFile(st.file)?.pwdSharesFile;
+    if (imports && (printout === undefined || !existsSync(printout))) {
+      secrets.wipe();
+      throw usageError('REPLAY_NEEDS_PWD_SHARES', `step ${i + 1} split the random password of ${st.file} into password shares, which no transcript records; the replay needs their printout${printout ? `, and ${printout} is not there` : ''}`, {
+        hint: `give a secrets file whose shares."${basename(st.file)}".pwdShares names the printout the rehearsal wrote (a rehearsal writes one there when its secrets file names it; docs/secrets-file.md)`,
+      });
+    }
+  });
   const recordedFiles = new Map<string, string>();
   for (const e of events) if (e.kind === 'file-written') recordedFiles.set(String(e.data.path), String(e.data.sha256));
   const finished = new Set(events.filter((e) => e.kind === 'step-finished').map((e) => e.step!));
