@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tempDir } from './helpers/cli.ts';
+import { FIXTURES, tempDir } from './helpers/cli.ts';
+import { fromHex } from '../protocol/bytes.ts';
+import { formatKcv, kcv } from '../protocol/dkek/dkek.ts';
 import { REPO, TSX, rawJoin, runProgram, until, type Proc } from './net/net-helpers.ts';
 
 const MAIN = join(REPO, 'app/cli/main.ts');
@@ -36,7 +38,7 @@ function spawnTracked(args: string[], dir: string): Proc {
 
 function secretFile(dir: string, name: string, text: string): string {
   const p = join(dir, name);
-  writeFileSync(p, text + '\n', { mode: 0o600 });
+  writeFileSync(p, text.endsWith('\n') ? text : text + '\n', { mode: 0o600 });
   chmodSync(p, 0o600);
   return p;
 }
@@ -202,4 +204,63 @@ test('host PLAN: a terminal of revision 1 is refused (sign-offs and created file
   assert.equal(err.code, 'WIRE_UNSUPPORTED_VERSION');
   h.child.kill('SIGINT');
   await h.exit;
+});
+
+test('host PLAN: an n-of-m share file opened by password shares typed on 2 of 3 custodian terminals (the prime from the one who has it)', async () => {
+  const fixtures = JSON.parse(readFileSync(join(FIXTURES, 'fixtures.json'), 'utf8')) as { shareFiles: { file: string; share: string; passwordShares?: { prime: string; shares: Record<string, string> } }[] };
+  const s3 = fixtures.shareFiles.find((f) => f.file === 's3.pbe')!;
+  const ps = s3.passwordShares!;
+  const expected = formatKcv(kcv(fromHex(s3.share)));
+  const dir = tempDir('hsm-host-plan-nofm-');
+  mkdirSync(join(dir, 'codes'), { mode: 0o700 });
+  copyFileSync(join(FIXTURES, 's3.pbe'), join(dir, 's3.pbe'));
+  writeFileSync(
+    join(dir, 'plan.yaml'),
+    [
+      'version: 1',
+      'name: Hosted n-of-m import (rehearsal)',
+      'device:',
+      '  reader: simulator',
+      'roles:',
+      '  operator: oscar',
+      '  securityOfficer: olivia',
+      '  custodians: [alice, bob, carol]',
+      'shareFiles:',
+      '  - file: s3.pbe',
+      '    pwdShares: 2/3',
+      '    custodians: [alice, bob, carol]',
+      'steps:',
+      '  - step: initialize',
+      '    dkekShares: 1',
+      '  - step: import-share',
+      '    file: s3.pbe',
+      '    custodians: [alice, bob]',
+      '  - step: expect-kcv',
+      `    kcv: "${expected}"`,
+      '',
+    ].join('\n'),
+  );
+  secretFile(dir, 'alice.txt', `Share ID    : 1\nShare value : ${ps.shares['1']}\n`);
+  secretFile(dir, 'bob.txt', `Prime       : ${ps.prime}\nShare ID    : 2\nShare value : ${ps.shares['2']}\n`);
+  secretFile(dir, 'so.pin', SO_PIN);
+  secretFile(dir, 'user.pin', PIN);
+  const h = startHost(dir);
+  const url = await listening(dir, h, ['alice', 'bob', 'carol', 'olivia']);
+  const procs = [
+    join_(dir, url, 'olivia', ['--so-pin-file', 'so.pin', '--pin-file', 'user.pin']),
+    join_(dir, url, 'alice', ['--pwd-shares-file', 'alice.txt']),
+    join_(dir, url, 'bob', ['--pwd-shares-file', 'bob.txt']),
+    join_(dir, url, 'carol', []),
+  ];
+  assert.equal(await h.exit, 0, `host failed: ${h.out()} ${h.err()}`);
+  for (const p of procs) await p.exit;
+  const t = transcript(dir);
+  assert.ok(t.some((e) => e.kind === 'kcv-read' && e.data.kcv === expected));
+  assert.ok(t.some((e) => e.kind === 'participant-request' && e.actor.name === 'alice' && e.data.what === 'pwd-share' && e.data.state === 'answered'));
+  assert.ok(t.some((e) => e.kind === 'participant-request' && e.actor.name === 'bob' && e.data.what === 'pwd-share' && e.data.state === 'answered'));
+  assert.ok(!t.some((e) => e.kind === 'participant-request' && e.actor.name === 'carol'), 'carol was not asked: two shares were enough');
+  const v = spawnSync(process.execPath, ['--import', TSX, MAIN, 'verify', 'out/transcript.jsonl', '--plan', 'plan.yaml'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(v.status, 0, `verify: ${v.stdout} ${v.stderr}`);
+  const everything = h.out() + h.err() + readFileSync(join(dir, 'out/transcript.jsonl'), 'utf8');
+  for (const secret of [ps.shares['1']!, ps.shares['2']!, PIN, SO_PIN]) assert.ok(!everything.includes(secret), 'a planted secret reached the coordinator output or transcript');
 });

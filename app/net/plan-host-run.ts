@@ -124,6 +124,9 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
     o.out(`  output      ${outDir}`);
     o.out(`  transcript  ${transcriptPath}`);
     o.out(`  ceremony key fingerprint: ${writer.fingerprint}`);
+    o.out('  steps');
+    plan.plan.steps.forEach((st, i) => o.out(`    ${String(i + 1).padStart(2)}. ${st.step}${'custodian' in st && st.custodian ? ` (${st.custodian})` : ''}${'file' in st && typeof st.file === 'string' ? ` ${st.file}` : ''}`));
+    o.out(`  slots       ${slots.map((s) => `${s.slot} ${s.name}`).join(', ')}${plan.plan.roles.operator ? `; at the coordinator: ${[plan.plan.roles.operator, ...o.atCoordinator].join(', ')}` : ''}`);
     await host.start();
     o.onListening?.(host);
     const noSource = (what: string) => usageError('NO_TTY', `${what} is needed at the coordinator, and neither --secrets-file nor a terminal gives it`, { hint: 'add it to the rehearsal secrets file (docs/secrets-file.md), or give the person a slot' });
