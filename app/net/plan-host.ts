@@ -236,7 +236,7 @@ export class PlanHost {
         s.pending = p;
         this.#publish({ type: 'asked', slot: s.info.slot, name: s.info.name, what: WHAT_TEXT[what] });
         if (s.session) {
-          s.session.send(build(id));
+          sendOnce(s.session, build(id));
           this.#request(s, p, 'sent', undefined, options.step);
         }
       };
@@ -331,7 +331,7 @@ export class PlanHost {
     this.#o.record({ kind: 'custodian-joined', actor: this.#actor(s), step: null, data: { via: 'network', slot: String(s.info.slot), sas: session.sas } });
     const p = s.pending;
     if (p) {
-      session.send(p.build(p.id));
+      sendOnce(session, p.build(p.id));
       this.#request(s, p, 'resent', undefined, undefined);
     }
   }
@@ -370,6 +370,15 @@ export class PlanHost {
       return;
     }
     p.resolve(m);
+  }
+}
+
+/** Sends a freshly built request and wipes its bytes fields (a challenge, a shown share) once sealed. */
+function sendOnce(session: SecureSession, m: CoordinatorMessage): void {
+  try {
+    session.send(m);
+  } finally {
+    wipeMessage(m);
   }
 }
 
