@@ -164,11 +164,14 @@ test('host PLAN: a witness declines to sign off on their terminal; the decline i
   assert.equal(walter.data.accepted, false);
   assert.equal(walter.data.reason, 'the backup was not shown to me');
   assert.ok(t.some((e) => e.kind === 'sign-off' && e.actor.name === 'wendy' && e.data.accepted === true));
-  // the run ends as the plan runner rules for a decline: the transcript says how, and verify agrees with the exit
+  // the plan runner's rule (plan-format.md §4): a decline is recorded and the run goes on to its end;
+  // verify accepts the record and lists the decline as a deviation
   const last = t[t.length - 1]!;
+  assert.equal(code, 0, h.err());
+  assert.ok(last.kind === 'ceremony-finished' && last.data.outcome === 'completed');
   const v = spawnSync(process.execPath, ['--import', TSX, MAIN, 'verify', 'out/transcript.jsonl', '--plan', 'plan.yaml'], { cwd: dir, encoding: 'utf8' });
-  assert.ok(v.status === 0 || v.status === 1, `verify reads it: ${v.stderr}`);
-  assert.equal(code === 0, last.kind === 'ceremony-finished' && last.data.outcome === 'completed');
+  assert.equal(v.status, 0, `verify: ${v.stdout} ${v.stderr}`);
+  assert.match(v.stdout, /walter declined to sign off: the backup was not shown to me/);
   assertNoSecrets('the coordinator output', h.out() + h.err());
 });
 
