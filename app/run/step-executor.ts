@@ -222,6 +222,7 @@ export async function executeStep(ctx: StepContext, n: number): Promise<void> {
           },
         );
         ctx.memory.kcv = null;
+        ctx.memory.shares?.clear(); // a new DKEK: no share is in it yet
         ctx.record({
           kind: 'card-status',
           actor: op,

@@ -153,6 +153,7 @@ aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check 
           const kcvs = report.summary.kcvs;
           memory.kcv = kcvs.length > 0 ? kcvs[kcvs.length - 1]!.kcv : null;
           for (const o of report.summary.outputs) memory.written.add(o.path);
+          memory.shares = new Map(report.summary.shares.map((s) => [s.fingerprint, s.file] as const));
           if (report.summary.rehearsal !== rehearse) {
             throw usageError('RESUME_MISMATCH', `${basename(transcriptPath)} records a ${report.summary.rehearsal ? 'rehearsal' : 'real ceremony'}; resume it ${report.summary.rehearsal ? 'with' : 'without'} --rehearse`);
           }
