@@ -1,8 +1,10 @@
 /**
  * What the coordinator's screen showed at each moment of a recorded ceremony, rebuilt from its
- * transcript (docs/transcript-format.md §7) for `hsm-ceremony replay`: the script with each step's
- * state, the step that was running, the lines the run printed, the KCV and the ceremony key
- * fingerprint. Pure: the view (app/ui/plan/ReplayView.tsx) and the text output only read it.
+ * transcript (docs/transcript-format.md §7) for `hsm-ceremony replay`: the run view's header (plan
+ * name and SHA-256, device, REHEARSAL, RESUMED after a restart, the ceremony key fingerprint in
+ * force, the KCV), the script with each step's state, the step that was running, the lines the run
+ * printed (the live run view prints the same `eventLine`s) and the files written. Pure: the view
+ * (app/ui/plan/ReplayView.tsx) and the text output only read it.
  *
  * Also the comparison behind `replay --against simulator`: the public results of a re-execution
  * (status words, counts, KCVs, share fingerprints) must equal the recorded ones, event by event.
@@ -10,6 +12,8 @@
 import type { StepKind } from '../plan/plan-schema.ts';
 import { keyFingerprint } from '../transcript/ceremony-key.ts';
 import { fromHex } from '../../protocol/bytes.ts';
+import { canonicalJson } from '../transcript/canonical-json.ts';
+import { lineHash } from '../transcript/chain.ts';
 import type { TranscriptEvent } from '../transcript/event.ts';
 import type { StepState } from './run-machine.ts';
 
@@ -23,13 +27,22 @@ export interface ReplayFrame {
   current: number | null;
   /** the ceremony key fingerprint in force */
   fingerprint: string | null;
+  /** the DKEK's key check value last read or recorded with a backup, as the run view's header showed it */
   kcv: string | null;
+  /** a `resumed` event came before: the run view showed RESUMED with the new key */
+  resumed: boolean;
+  /** the files written so far (a path written again keeps its last hash) */
+  outputs: { path: string; sha256: string }[];
   /** the line this event adds to the log */
   line: string;
 }
 
 export interface ReplayModel {
   name: string;
+  /** the plan file's SHA-256 (hex) as recorded */
+  planSha256: string;
+  /** the device as the run view's header named it: reader, and serial when known */
+  device: string;
   kinds: StepKind[];
   rehearsal: boolean;
   frames: ReplayFrame[];
@@ -88,18 +101,22 @@ export function eventLine(e: TranscriptEvent, kinds: readonly StepKind[]): strin
 export function buildReplay(events: readonly TranscriptEvent[]): ReplayModel {
   const first = events[0];
   if (!first || first.kind !== 'ceremony-started') throw new RangeError('events must start with ceremony-started');
-  const plan = first.data.plan as { name: string; steps: StepKind[] };
+  const plan = first.data.plan as { name: string; sha256: string; steps: StepKind[] };
+  const dev = first.data.device as { reader: string; serial: string | null } | null;
   const kinds = plan.steps;
   let steps: StepState[] = kinds.map(() => 'pending');
   let current: number | null = null;
   let fingerprint: string | null = null;
   let kcv: string | null = null;
+  let resumed = false;
+  let outputs: { path: string; sha256: string }[] = [];
   const frames: ReplayFrame[] = [];
   events.forEach((e, index) => {
     const d = e.data as Record<string, unknown>;
     const i = e.step !== null ? e.step - 1 : -1;
     steps = steps.slice();
     if (e.kind === 'ceremony-started' || e.kind === 'resumed') fingerprint = keyFingerprint(fromHex(String(d.publicKey)));
+    if (e.kind === 'resumed') resumed = true;
     if (e.kind === 'step-started') {
       steps[i] = 'running';
       current = i;
@@ -107,9 +124,29 @@ export function buildReplay(events: readonly TranscriptEvent[]): ReplayModel {
       steps[i] = e.kind === 'step-finished' ? 'finished' : e.kind === 'step-skipped' ? 'skipped' : 'failed';
       if (current === i) current = null;
     } else if (e.kind === 'kcv-read') kcv = String(d.kcv);
-    frames.push({ index, event: e, steps, current, fingerprint, kcv, line: eventLine(e, kinds) });
+    else if (e.kind === 'file-written') {
+      // as the run view: the output list, and a backup's KCV
+      outputs = [...outputs.filter((o) => o.path !== d.path), { path: String(d.path), sha256: String(d.sha256) }];
+      if (typeof d.kcv === 'string') kcv = d.kcv;
+    }
+    frames.push({ index, event: e, steps, current, fingerprint, kcv, resumed, outputs, line: eventLine(e, kinds) });
   });
-  return { name: plan.name, kinds, rehearsal: first.data.rehearsal === true, frames };
+  return {
+    name: plan.name,
+    planSha256: plan.sha256,
+    device: dev ? `${dev.reader}${dev.serial ? `, serial ${dev.serial}` : ''}` : 'unknown',
+    kinds,
+    rehearsal: first.data.rehearsal === true,
+    frames,
+  };
+}
+
+/**
+ * The chain head after a frame: the SHA-256 of its event's line (docs/transcript-format.md §4). A
+ * verified transcript's lines are canonical JSON, so the event's canonical encoding is that line.
+ */
+export function frameHead(f: ReplayFrame): string {
+  return lineHash(new TextEncoder().encode(canonicalJson(f.event)));
 }
 
 /** Index of the frame where the next (dir 1) or previous (dir -1) step starts, from `at`. */

@@ -59,8 +59,8 @@ test('the replay view: → and space jump to the next step, ← back, p plays, q
   const model = buildReplay(await rehearsal());
   const view = render(<ReplayView model={model} autoplay={false} />);
   const frame = () => view.lastFrame() ?? '';
-  assert.match(frame(), /REPLAY {2}Three-custodian DKEK ceremony \(rehearsal\) {2}\(REHEARSAL\)/);
-  assert.match(frame(), /event 1\/\d+/);
+  assert.match(frame(), /REPLAY {2}Three-custodian DKEK ceremony \(rehearsal\) REHEARSAL/);
+  assert.match(frame(), /frame 1 of \d+/);
   assert.match(frame(), /paused/);
   view.stdin.write('\u001b[C'); // →
   await tick();
@@ -82,7 +82,7 @@ test('the replay view: → and space jump to the next step, ← back, p plays, q
   view.stdin.write('+');
   view.stdin.write('p');
   await tick();
-  assert.match(frame(), /playing ×4/);
+  assert.match(frame(), /4 events\/s {2}playing/);
   view.stdin.write('q');
   await tick();
   view.unmount();

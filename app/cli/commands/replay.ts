@@ -196,7 +196,7 @@ next step, ← previous step, p pause/play, + / - speed, q quit. Otherwise the s
     if (!Number.isFinite(speed) || speed <= 0 || speed > 100) throw usageError('USAGE', `--speed takes events per second from 0.1 to 100, got "${values.speed}"`);
     if (isInteractive(io) && io.stdout.isTTY === true) {
       const { runReplayView } = await import('../../ui/plan/run-replay.tsx');
-      await runReplayView(model, io, speed);
+      await runReplayView(model, io, speed, path);
       return EXIT_CODES.ok;
     }
     io.stdout.write(replayText(model).join('\n') + '\n');

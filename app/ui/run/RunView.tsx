@@ -10,7 +10,6 @@
  */
 import React, { useSyncExternalStore } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { StepScript } from '../plan/StepScript.tsx';
 import { SecretInput } from '../SecretInput.tsx';
 import { TextInput } from '../TextInput.tsx';
 import { TypedConfirmation } from '../TypedConfirmation.tsx';
@@ -19,9 +18,12 @@ import { ScrollLines } from '../ScrollLines.tsx';
 import { useTerminalSize } from '../use-terminal-size.ts';
 import { ThemeContext, useTheme } from '../use-theme.ts';
 import { hue, type Theme } from '../theme.ts';
-import { wrapLines } from '../wrap-lines.ts';
 import type { RunViewStore } from './run-view-store.ts';
-import { endLines, operatorKeysLive, skipTarget, type Ask, type Dialog, type RunViewState } from './run-view-model.ts';
+import { RunHeader } from './RunHeader.tsx';
+import { RunScript, runRows, FIXED_ROWS } from './RunScript.tsx';
+import { RunLog } from './RunLog.tsx';
+import { RunEnd } from './RunEnd.tsx';
+import { operatorKeysLive, skipTarget, type Ask, type Dialog, type RunViewState } from './run-view-model.ts';
 
 export interface RunViewProps {
   store: RunViewStore;
@@ -32,28 +34,6 @@ export interface RunViewProps {
 
 /** Rows the prompt/dialog panel may take. */
 const PANEL_ROWS = 9;
-
-function Header({ s, columns }: { s: RunViewState; columns: number }): React.JSX.Element {
-  const theme = useTheme();
-  const h = s.header;
-  return (
-    <Box flexDirection="column" width={columns}>
-      <Box>
-        <Text bold wrap="truncate-end">{`RUN  ${h.name}`}</Text>
-        {h.rehearsal ? <Text inverse color={hue(theme, 'simulator')}>{' REHEARSAL '}</Text> : null}
-        {h.resumed ? <Text inverse>{' RESUMED '}</Text> : null}
-      </Box>
-      <Text wrap="truncate-end">{`plan SHA-256 ${h.planSha256.slice(0, 16)}…  device ${h.device}`}</Text>
-      <Text wrap="truncate-end">
-        <Text>ceremony key </Text>
-        <Text bold color={hue(theme, 'accent')}>
-          {h.fingerprint}
-        </Text>
-        <Text>{`   KCV ${s.kcv ?? '-'}`}</Text>
-      </Text>
-    </Box>
-  );
-}
 
 function statusLine(s: RunViewState): string {
   const n = s.kinds.length;
@@ -244,21 +224,10 @@ function FailurePanel({ s, width }: { s: RunViewState; width: number }): React.J
 }
 
 function EndScreen({ s, rows, width, onClose }: { s: RunViewState; rows: number; width: number; onClose(): void }): React.JSX.Element {
-  const theme = useTheme();
-  const e = s.end!;
   useInput((input, key) => {
     if (key.return || input === 'q') onClose();
   });
-  const lines = endLines(e);
-  const tone = e.outcome === 'completed' ? hue(theme, 'success') : hue(theme, 'error');
-  return (
-    <Box flexDirection="column">
-      <Text bold color={tone} wrap="truncate-end">
-        {e.outcome === 'completed' ? 'The ceremony is complete. Write the fingerprint and chain head on the paper record.' : lines[0]}
-      </Text>
-      <ScrollLines lines={lines.slice(1)} rows={Math.max(3, rows - 1)} width={width} />
-    </Box>
-  );
+  return <RunEnd end={s.end!} rows={rows} width={width} />;
 }
 
 function useRunView(store: RunViewStore): RunViewState {
@@ -283,10 +252,9 @@ export function RunView({ store, theme, onClose }: RunViewProps): React.JSX.Elem
     { isActive: operatorKeysLive(s) },
   );
 
-  const fixed = 3 + 1 + 1 + 1; // header, status, hints, the last row left free
   let body: React.JSX.Element;
   if (s.end) {
-    body = <EndScreen s={s} rows={rows - fixed} width={width} onClose={onClose} />;
+    body = <EndScreen s={s} rows={rows - FIXED_ROWS} width={width} onClose={onClose} />;
   } else {
     const panel = s.dialog ? (
       <DialogPanel s={s} dialog={s.dialog} store={store} />
@@ -296,20 +264,11 @@ export function RunView({ store, theme, onClose }: RunViewProps): React.JSX.Elem
       <FailurePanel s={s} width={width} />
     ) : null;
     const panelRows = panel ? PANEL_ROWS : 0;
-    const room = Math.max(4, rows - fixed - panelRows);
-    const stepRows = Math.min(s.kinds.length, panel ? Math.max(3, Math.min(5, room - 2)) : Math.max(3, Math.min(10, room - 3)));
-    const logRows = Math.max(1, room - stepRows - 1);
-    const log = wrapLines(s.log, width).slice(-logRows);
+    const { stepRows, logRows } = runRows(rows, s.kinds.length, panelRows);
     body = (
       <Box flexDirection="column">
-        <StepScript kinds={s.kinds} steps={s.steps} current={s.current} rows={stepRows} />
-        <Box flexDirection="column" marginTop={1} height={logRows}>
-          {log.map((l, i) => (
-            <Text key={i} dimColor={i < log.length - 1} wrap="truncate-end">
-              {l === '' ? ' ' : l}
-            </Text>
-          ))}
-        </Box>
+        <RunScript kinds={s.kinds} steps={s.steps} current={s.current} rows={stepRows} />
+        <RunLog lines={s.log} rows={logRows} width={width} />
         {panel ? (
           <Box flexDirection="column" height={panelRows}>
             {panel}
@@ -321,7 +280,7 @@ export function RunView({ store, theme, onClose }: RunViewProps): React.JSX.Elem
   return (
     <ThemeContext.Provider value={theme}>
       <Box flexDirection="column" width={width}>
-        <Header s={s} columns={width} />
+        <RunHeader header={s.header} kcv={s.kcv} width={width} />
         <Text bold={s.phase === 'paused' || s.abortRequested !== null} wrap="truncate-end">
           {statusLine(s)}
           {s.notice && !s.end ? <Text dimColor>{`   · ${s.notice}`}</Text> : null}

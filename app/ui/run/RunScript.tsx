@@ -1,18 +1,31 @@
 /**
- * The ceremony script as a column of numbered steps, the current one highlighted — shared by the
- * run view and the replay view, so an auditor sees what the operator saw. With `rows`, only that
- * many rows are used: a window around the current (or next) step, the first and last row saying
- * how many steps are above and below it.
+ * The ceremony script as a column of numbered steps, the current one highlighted — the run view's
+ * and the replay view's, so an auditor sees what the operator saw. With `rows`, only that many rows
+ * are used: a window around the current (or next) step, the first and last row saying how many
+ * steps are above and below it.
+ *
+ * Also the split of a screen's rows between the script window, the log and a prompt panel
+ * (`runRows`), so both views place them alike.
  */
 import React from 'react';
 import { Box, Text } from 'ink';
 import type { StepKind } from '../../plan/plan-schema.ts';
 import type { StepState } from '../../run/run-machine.ts';
-import { focusStep, stepWindow } from '../run/run-view-model.ts';
+import { focusStep, stepWindow } from './run-view-model.ts';
 
 const MARK: Record<StepState, string> = { pending: ' ', running: '▶', finished: '✓', skipped: '↷', failed: '✗' };
 
-export interface StepScriptProps {
+/** Rows outside the script and log: three header rows, the status line, the hints, one row left free. */
+export const FIXED_ROWS = 3 + 1 + 1 + 1;
+
+/** How many rows the script window and the log get on a screen of `rows` rows with a panel of `panelRows`. */
+export function runRows(rows: number, stepCount: number, panelRows: number): { stepRows: number; logRows: number } {
+  const room = Math.max(4, rows - FIXED_ROWS - panelRows);
+  const stepRows = Math.min(stepCount, panelRows > 0 ? Math.max(3, Math.min(5, room - 2)) : Math.max(3, Math.min(10, room - 3)));
+  return { stepRows, logRows: Math.max(1, room - stepRows - 1) };
+}
+
+export interface RunScriptProps {
   kinds: readonly StepKind[];
   steps: readonly StepState[];
   current: number | null;
@@ -20,7 +33,7 @@ export interface StepScriptProps {
   rows?: number;
 }
 
-export function StepScript({ kinds, steps, current, rows }: StepScriptProps): React.JSX.Element {
+export function RunScript({ kinds, steps, current, rows }: RunScriptProps): React.JSX.Element {
   const room = rows === undefined ? kinds.length : Math.max(3, rows);
   const { from, to } = stepWindow(kinds.length, focusStep({ steps: [...steps], current }), room);
   const out: React.JSX.Element[] = [];
