@@ -9,14 +9,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import React from 'react';
 import { render } from 'ink';
 import { tempDir, secretFile, assertNoSecrets } from '../helpers/cli.ts';
-import { KEY, flat } from '../ui/harness.tsx';
+import { FakeStdin, FakeStdout, KEY, flat } from '../ui/harness.tsx';
 import { loadPlan } from '../../app/plan/plan-parse.ts';
 import { loadSecretsFile } from '../../app/cli/secrets-file.ts';
 import { openRehearsalDevice } from '../../app/run/run-device.ts';
@@ -42,38 +41,6 @@ const WRONG = 'not alices passphrase';
 const PLANTED = [PIN, SO_PIN, ALICE, BOB, WRONG];
 /** half a PIN, typed when Ctrl-C comes */
 const HALF_PIN = 'Qz7#';
-
-class FakeStdout extends EventEmitter {
-  readonly frames: string[] = [];
-  readonly isTTY = true;
-  columns = 80;
-  rows = 24;
-  write = (chunk: string): boolean => {
-    this.frames.push(chunk);
-    return true;
-  };
-}
-
-class FakeStdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write(data: string): void {
-    this.data = data;
-    this.emit('readable');
-    this.emit('data', data);
-  }
-  read = (): string | null => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-}
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 

@@ -37,12 +37,13 @@ export const KEY = {
   space: ' ',
 } as const;
 
-class FakeStdout extends EventEmitter {
+/** A terminal's stdout for Ink: every write kept as a frame. */
+export class FakeStdout extends EventEmitter {
   readonly frames: string[] = [];
   readonly isTTY = true;
   constructor(
-    public columns: number,
-    public rows: number,
+    public columns = 80,
+    public rows = 24,
   ) {
     super();
   }
@@ -52,7 +53,8 @@ class FakeStdout extends EventEmitter {
   };
 }
 
-class FakeStdin extends EventEmitter {
+/** A terminal's stdin for Ink in raw mode; `write` types keys. */
+export class FakeStdin extends EventEmitter {
   isTTY = true;
   private data: string | null = null;
   write(data: string): void {
