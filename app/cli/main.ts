@@ -3,6 +3,7 @@
  * clear message and an exit code (README, "Exit codes"). User errors never print a stack trace; a
  * bug prints its message and asks to be reported, and never any secret (errors carry none).
  */
+import { allowInteractiveInk } from './interactive-ink.ts';
 import type { CliIo, Command } from './command.ts';
 import { commands } from './commands/index.ts';
 import { parseArgs } from 'node:util';
@@ -75,10 +76,7 @@ async function interactive(argv: string[], io: CliIo): Promise<number> {
   if (!values.sim && (values['sim-state'] !== undefined || flavor !== undefined)) {
     throw usageError('USAGE', '--sim-state and --flavor go with --sim', { hint: 'add --sim to use the built-in simulator' });
   }
-  // Ink renders only a final frame when it believes it runs in CI (is-in-ci reads CI when Ink is
-  // loaded). This is a real terminal, so the interactive rendering is wanted even under CI.
-  delete process.env.CI;
-  delete process.env.CONTINUOUS_INTEGRATION;
+  allowInteractiveInk();
   const [{ runTui }, { openCardConnection }] = await Promise.all([import('../ui/run-tui.tsx'), import('../ceremony/device-connection.ts')]);
   const device = {
     ...(values.sim ? { sim: true } : {}),

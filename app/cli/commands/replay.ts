@@ -9,6 +9,7 @@
  * rehearsal secrets file, and checks that every public result — status words, counts, share
  * fingerprints, KCVs — is the one recorded; exit 1 naming the first difference.
  */
+import { allowInteractiveInk } from '../interactive-ink.ts';
 import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -195,6 +196,7 @@ next step, ← previous step, p pause/play, + / - speed, q quit. Otherwise the s
     const speed = values.speed !== undefined ? Number(values.speed) : 2;
     if (!Number.isFinite(speed) || speed <= 0 || speed > 100) throw usageError('USAGE', `--speed takes events per second from 0.1 to 100, got "${values.speed}"`);
     if (isInteractive(io) && io.stdout.isTTY === true) {
+      allowInteractiveInk();
       const { runReplayView } = await import('../../ui/plan/run-replay.tsx');
       await runReplayView(model, io, speed, path);
       return EXIT_CODES.ok;
