@@ -8,27 +8,23 @@
  * aborted (exit 4). A transcript that exists is continued (`resumed`), never overwritten.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CliIo, Command } from '../command.ts';
-import { deviceOptions, DeviceSecrets, openCard, type DeviceFlags } from '../device-options.ts';
+import { deviceOptions, DeviceSecrets, type DeviceFlags } from '../device-options.ts';
 import { isInteractive } from '../secret-input.ts';
 import { withInterrupt } from '../progress.ts';
 import { workerKdf } from '../kdf.ts';
 import { loadPlan, type LoadedPlan } from '../../plan/plan-parse.ts';
 import { formatIssue } from '../../plan/plan-issue.ts';
 import { checkRehearsalSecrets } from '../../plan/rehearsal-secrets.ts';
-import { isSimulator } from '../../plan/plan-schema.ts';
-import { TranscriptWriter } from '../../transcript/writer.ts';
-import { planIdentity, type Actor } from '../../transcript/event.ts';
-import { verifyTranscript } from '../../transcript/verifier.ts';
-import { VERSION } from '../../version.ts';
-import { usageError, deviceError, incomplete, EXIT_CODES, isCeremonyError } from '../../../protocol/errors.ts';
-import { openRehearsalDevice, deviceSerial, type RunDevice } from '../../run/run-device.ts';
+import { type Actor } from '../../transcript/event.ts';
+import { usageError, incomplete, EXIT_CODES, isCeremonyError } from '../../../protocol/errors.ts';
+import { type RunDevice } from '../../run/run-device.ts';
 import { runPlan } from '../../run/plan-runner.ts';
 import type { StepState } from '../../run/run-machine.ts';
-import type { RunMemory } from '../../run/step-executor.ts';
 import { fileSecrets } from '../../run/file-secrets.ts';
+import { deviceLine, setUpRun } from '../../run/run-setup.ts';
 import type { SecretsFile } from '../secrets-file.ts';
 
 const PROGRAM = 'hsm-ceremony';
@@ -132,72 +128,22 @@ aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check 
       const onTerminal = isInteractive(io) && io.stdout.isTTY === true && !flags.json;
       if (!onTerminal) requireHeadless(plan, secrets.file, rehearse, flags['secrets-file']);
 
-      // where things go
-      const transcriptGiven = flags.transcript !== undefined ? resolve(io.cwd, flags.transcript) : undefined;
-      const resuming = flags.resume === true || (transcriptGiven !== undefined && existsSync(transcriptGiven));
-      const outDir = flags.out !== undefined ? resolve(io.cwd, flags.out) : resuming && transcriptGiven ? dirname(transcriptGiven) : datedFolder(io.cwd, new Date());
-      const st = statSync(outDir, { throwIfNoEntry: false });
-      if (st && !st.isDirectory()) throw usageError('OUTPUT_NOT_FOLDER', `${outDir} is not a folder`, { hint: 'give --out a folder (it is created when absent)' });
-      mkdirSync(outDir, { recursive: true, mode: 0o700 });
-      const transcriptPath = transcriptGiven ?? join(outDir, 'transcript.jsonl');
-      if (flags.resume && !existsSync(transcriptPath)) throw usageError('TRANSCRIPT_UNREADABLE', `${transcriptPath} does not exist, so there is nothing to resume`, { hint: 'drop --resume to start the ceremony' });
-
-      // what an earlier run left (resume)
-      let done: StepState[] | undefined;
-      const memory: RunMemory = { kcv: null, written: new Set() };
-      let resumeSeed: string | undefined;
-      if (resuming) {
-        const report = verifyTranscript(new Uint8Array(readFileSync(transcriptPath)), { plan: { sha256: plan.sha256, plan: plan.plan } });
-        if (report.status === 'incomplete' || report.status === 'failed') {
-          done = report.summary.steps.map((s) => (s.status === 'not run' ? 'pending' : s.status));
-          const kcvs = report.summary.kcvs;
-          memory.kcv = kcvs.length > 0 ? kcvs[kcvs.length - 1]!.kcv : null;
-          for (const o of report.summary.outputs) memory.written.add(o.path);
-          memory.shares = new Map(report.summary.shares.map((s) => [s.fingerprint, s.file] as const));
-          if (report.summary.rehearsal !== rehearse) {
-            throw usageError('RESUME_MISMATCH', `${basename(transcriptPath)} records a ${report.summary.rehearsal ? 'rehearsal' : 'real ceremony'}; resume it ${report.summary.rehearsal ? 'with' : 'without'} --rehearse`);
-          }
-          resumeSeed = readSeed(transcriptPath);
-        }
-        // a finished or invalid transcript is refused by TranscriptWriter.resume with its own message
-      }
-
-      // the device
-      if (rehearse) {
-        device = await openRehearsalDevice({ statePath: flags['sim-state'] !== undefined ? resolve(io.cwd, flags['sim-state']) : undefined, rng: defaultRng, resumeSeed: resuming ? resumeSeed : undefined });
-      } else {
-        const simulated = flags.sim === true || (flags.reader === undefined && isSimulator(plan.plan));
-        const session = await openCard({ ...flags, ...(simulated ? { sim: true } : {}), ...(flags.reader === undefined && !simulated ? { reader: plan.plan.device.reader } : {}) }, io, { changesCard: true, secrets });
-        const serial = await deviceSerial(session.hsm);
-        device = {
-          hsm: session.hsm,
-          applet: session.applet,
-          info: { reader: session.device.description.slice(0, 200), simulated: session.device.simulated, serial, firmware: session.applet.versionText },
-          close: session.close,
-        };
-        const want = plan.plan.device;
-        if (want.serial !== undefined && want.serial !== serial) {
-          throw deviceError('WRONG_DEVICE', `the device has serial ${serial ?? 'unknown'}, but the plan expects ${want.serial}`, { hint: 'insert the device the plan names' });
-        }
-        if (want.firmware !== undefined && want.firmware !== session.applet.versionText) {
-          throw deviceError('WRONG_DEVICE', `the device runs firmware ${session.applet.versionText}, but the plan expects ${want.firmware}`, { hint: 'use the device the plan names, or correct the plan and have it reviewed again' });
-        }
-      }
-
-      // the transcript
-      const writer = resuming
-        ? TranscriptWriter.resume(transcriptPath, { plan: planIdentity(plan), reason: 'the coordinator was restarted; steps that had not finished run again' })
-        : TranscriptWriter.create(transcriptPath, {
-            plan: planIdentity(plan),
-            version: VERSION,
-            device: device.info,
-            rehearsal: rehearse,
-            ...(rehearse && device.seed ? { simulatorSeed: device.seed } : {}),
-          });
+      const setup = await setUpRun({
+        plan,
+        io,
+        flags,
+        secrets,
+        rehearse,
+        defaultOut: (cwd) => datedFolder(cwd, new Date()),
+        resumeReason: 'the coordinator was restarted; steps that had not finished run again',
+        rng: defaultRng,
+      });
+      device = setup.device;
+      const { writer, outDir, transcriptPath, resuming, done, memory } = setup;
       const operator: Actor = { role: 'operator', name: plan.plan.roles.operator ?? null };
       out(`${PROGRAM} run: ${plan.plan.name}${rehearse ? ' (REHEARSAL on the simulator)' : ''}`);
       out(`  plan        ${plan.fileName}, SHA-256 ${plan.sha256}`);
-      out(`  device      ${device.info.reader}${device.info.serial ? `, serial ${device.info.serial}` : ''}, firmware ${device.info.firmware ?? 'unknown'}`);
+      out(`  device      ${deviceLine(device)}`);
       out(`  output      ${outDir}`);
       out(`  transcript  ${transcriptPath}${resuming ? ' (resumed)' : ''}`);
       out(`  ceremony key fingerprint: ${writer.fingerprint}`);
@@ -294,14 +240,3 @@ function nextStepText(steps: StepState[]): string {
   return i < 0 ? 'the end' : String(i + 1);
 }
 
-/** The simulator seed a rehearsal transcript recorded in its first line. */
-function readSeed(path: string): string | undefined {
-  const text = readFileSync(path, 'utf8');
-  const first = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : undefined);
-  try {
-    const seed = (JSON.parse(first) as { data?: { simulatorSeed?: unknown } }).data?.simulatorSeed;
-    return typeof seed === 'string' ? seed : undefined;
-  } catch {
-    return undefined;
-  }
-}
