@@ -2,6 +2,9 @@
  * `RunSecrets` for `host PLAN` (docs/protocol.md §7.3): every secret and sign-off the plan runner
  * asks for is routed to the terminal of the person the step names, through the plan host.
  *
+ * - A custodian without a slot (the operator listed them with --at-coordinator) creates and opens
+ *   their share at the coordinator: the remote members resolve null, and the executor asks
+ *   `local.passphrase()` (typed hidden on the coordinator's terminal, or the secrets file).
  * - create-share: the custodian makes the share on their terminal (request-create with 32 bytes of
  *   the card's GET CHALLENGE); the `created` answer carries the 64-byte encrypted file (public),
  *   which the executor writes under --out. The passphrase never reaches this process.
@@ -105,6 +108,7 @@ export function hostedRunSecrets(o: HostedSecretsOptions): HostedRunSecrets {
       return m.accepted ? { accepted: true } : { accepted: false, reason: m.reason ?? 'declined without a reason' };
     },
     async createShareRemotely(file, custodian) {
+      if (host.slotOf(custodian) === null) return null; // at the coordinator: made here with passphrase()
       if (!onTerminal(custodian)) {
         throw usageError('NO_TERMINAL', `${custodian} has no terminal in this ceremony to create ${file} on`, { hint: 'they join with hsm-custodian and a fresh code; then continue the ceremony' });
       }
@@ -121,6 +125,7 @@ export function hostedRunSecrets(o: HostedSecretsOptions): HostedRunSecrets {
       return m.file.slice();
     },
     async openShareRemotely(file, custodian, fileBytes) {
+      if (host.slotOf(custodian) === null) return null; // at the coordinator: opened here with passphrase()
       if (!onTerminal(custodian)) {
         throw usageError('NO_TERMINAL', `${custodian} has no terminal in this ceremony to open ${file} on`, { hint: 'they join with hsm-custodian and a fresh code; then continue the ceremony' });
       }

@@ -4,30 +4,32 @@
  * host (plan-host.ts) gives every person the plan names a slot and a one-time join code; the hosted
  * RunSecrets (hosted-run-secrets.ts) routes each secret and sign-off to its person's terminal.
  *
- * The operator (and anyone given with --at-coordinator) has no slot: their sign-off is taken at the
- * coordinator (secrets file headless). People with a slot join over the network: the transcript
- * records their joins with the SAS instead of the runner's `via: local` joins.
+ * The device is opened as `run PLAN` opens it (app/run/run-setup.ts): the simulator for
+ * --rehearse, else the plan's reader (or --reader/--sim), checked against the plan's serial and
+ * firmware. A transcript that exists is continued (`resumed`), the unfinished steps run again.
+ *
+ * The operator (and anyone given with --at-coordinator) has no slot: what they give is asked at the
+ * coordinator (coordinator-secrets.ts: its terminal, or the secrets file headless). People with a
+ * slot join over the network: the transcript records their joins with the SAS, and the runner
+ * records only the people at the coordinator as joined `via: local`.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { EXIT_CODES, incomplete, isCeremonyError, usageError } from '../../protocol/errors.ts';
 import type { SlotRole } from '../../protocol/wire/public-events.ts';
 import type { CliIo } from '../cli/command.ts';
 import { DeviceSecrets, type DeviceFlags } from '../cli/device-options.ts';
 import { workerKdf } from '../cli/kdf.ts';
 import { withInterrupt } from '../cli/progress.ts';
+import { isInteractive } from '../cli/secret-input.ts';
 import { loadPlan } from '../plan/plan-parse.ts';
-import { fileSecrets } from '../run/file-secrets.ts';
 import { runPlan } from '../run/plan-runner.ts';
-import { openRehearsalDevice, type RunDevice } from '../run/run-device.ts';
-import type { RunMemory, RunSecrets } from '../run/step-executor.ts';
-import { planIdentity, type Actor, type ActorRole } from '../transcript/event.ts';
-import { TranscriptWriter } from '../transcript/writer.ts';
-import { VERSION } from '../version.ts';
+import type { RunDevice } from '../run/run-device.ts';
+import { deviceLine, setUpRun } from '../run/run-setup.ts';
+import type { Actor, ActorRole } from '../transcript/event.ts';
 import type { HostView } from './host-view.ts';
+import { checkCoordinatorAnswers, coordinatorSecrets, type CoordinatorSecrets } from './coordinator-secrets.ts';
 import { hostedRunSecrets } from './hosted-run-secrets.ts';
 import { PlanHost, type PlanSlot } from './plan-host.ts';
-
 export interface HostPlanOptions {
   planPath: string;
   io: CliIo;
@@ -65,47 +67,35 @@ export function planSlots(roles: { operator?: string; securityOfficer?: string; 
 /** Runs the plan hosted; resolves with the exit code. */
 export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
   const { io, flags } = o;
-  const plan = loadPlan(o.planPath, io.cwd);
   const rehearse = flags.rehearse === true;
-  if (!rehearse) {
-    throw usageError('HOST_PLAN_REHEARSE_ONLY', 'host PLAN runs rehearsals on the simulator in this version', { hint: 'add --rehearse; a real device is driven with "hsm-ceremony run PLAN" or "host --custodians …"' });
-  }
+  if (rehearse && (flags.reader !== undefined || flags.sim)) throw usageError('USAGE', '--rehearse always runs on the built-in simulator; drop --reader/--sim', { hint: 'use --sim-state FILE to keep the simulated card' });
+  if (!rehearse && flags['sim-state'] !== undefined && !flags.sim) throw usageError('USAGE', '--sim-state goes with --rehearse or --sim');
+  const plan = loadPlan(o.planPath, io.cwd);
   const secrets = new DeviceSecrets(flags, io);
-  if (secrets.file && !secrets.file.rehearsal) {
-    throw usageError('SECRETS_NOT_REHEARSAL', `${flags['secrets-file']} is not marked "rehearsal": true`, { hint: 'real secrets never go to the simulator' });
-  }
-  const outDir = resolve(io.cwd, flags.out ?? 'ceremony-hosted');
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const transcriptPath = flags.transcript !== undefined ? resolve(io.cwd, flags.transcript) : join(outDir, 'transcript.jsonl');
-  if (existsSync(transcriptPath)) throw usageError('OUTPUT_EXISTS', `${transcriptPath} exists; host PLAN does not resume yet`, { hint: 'choose another --transcript' });
-
   const slots = planSlots(plan.plan.roles, o.atCoordinator);
+  const slotted = new Set(slots.map((s) => s.name.toLowerCase()));
   let device: RunDevice | undefined;
   let host: PlanHost | undefined;
   let hosted: ReturnType<typeof hostedRunSecrets> | undefined;
-  let forget = () => undefined as void;
+  let local: CoordinatorSecrets | undefined;
   try {
-    device = await openRehearsalDevice({ statePath: undefined, rng: (n) => crypto.getRandomValues(new Uint8Array(n)), resumeSeed: undefined });
-    const writer = TranscriptWriter.create(transcriptPath, {
-      plan: planIdentity(plan),
-      version: VERSION,
-      device: device.info,
-      rehearsal: true,
-      ...(device.seed ? { simulatorSeed: device.seed } : {}),
+    if (rehearse && secrets.file && !secrets.file.rehearsal) {
+      throw usageError('SECRETS_NOT_REHEARSAL', `${flags['secrets-file']} is not marked "rehearsal": true; a rehearsal takes rehearsal secrets only`, { hint: 'real secrets never go to the simulator; make a rehearsal secrets file (docs/secrets-file.md)' });
+    }
+    // headless, whatever is asked at the coordinator must come from the secrets file: checked up front
+    if (!isInteractive(io)) checkCoordinatorAnswers(plan.plan, (n) => slotted.has(n.toLowerCase()), secrets, flags['secrets-file']);
+    const setup = await setUpRun({
+      plan,
+      io,
+      flags,
+      secrets,
+      rehearse,
+      defaultOut: (cwd) => join(cwd, 'ceremony-hosted'),
+      resumeReason: 'the coordinator was restarted; steps that had not finished run again, with the people on their terminals',
+      rng: (n) => crypto.getRandomValues(new Uint8Array(n)),
     });
-    const slotted = new Set(slots.map((s) => s.name.toLowerCase()));
-    // the runner records every person as joined `via: local`; people with a slot join over the network instead
-    const wrapped = {
-      append: (e: Parameters<TranscriptWriter['append']>[0]) => {
-        if (e.kind === 'custodian-joined' && e.actor?.name && slotted.has(e.actor.name.toLowerCase())) return undefined;
-        return writer.append(e);
-      },
-      finish: (x: Parameters<TranscriptWriter['finish']>[0]) => writer.finish(x),
-      close: () => writer.close(),
-      get fingerprint() {
-        return writer.fingerprint;
-      },
-    } as unknown as TranscriptWriter;
+    device = setup.device;
+    const { writer, outDir, transcriptPath, resuming, done, memory } = setup;
 
     host = new PlanHost({
       slots,
@@ -119,30 +109,21 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
       },
       joinTimeoutMs: o.joinTimeoutMs,
     });
-    o.out(`hsm-ceremony host: ${plan.plan.name} (REHEARSAL on the simulator)`);
+    const here = [...(plan.plan.roles.operator ? [plan.plan.roles.operator] : []), ...o.atCoordinator];
+    o.out(`hsm-ceremony host: ${plan.plan.name}${rehearse ? ' (REHEARSAL on the simulator)' : ''}`);
     o.out(`  plan        ${plan.fileName}, SHA-256 ${plan.sha256}`);
+    o.out(`  device      ${deviceLine(device)}`);
     o.out(`  output      ${outDir}`);
-    o.out(`  transcript  ${transcriptPath}`);
+    o.out(`  transcript  ${transcriptPath}${resuming ? ' (resumed)' : ''}`);
     o.out(`  ceremony key fingerprint: ${writer.fingerprint}`);
     o.out('  steps');
-    plan.plan.steps.forEach((st, i) => o.out(`    ${String(i + 1).padStart(2)}. ${st.step}${'custodian' in st && st.custodian ? ` (${st.custodian})` : ''}${'file' in st && typeof st.file === 'string' ? ` ${st.file}` : ''}`));
-    o.out(`  slots       ${slots.map((s) => `${s.slot} ${s.name}`).join(', ')}${plan.plan.roles.operator ? `; at the coordinator: ${[plan.plan.roles.operator, ...o.atCoordinator].join(', ')}` : ''}`);
+    plan.plan.steps.forEach((st, i) => o.out(`    ${String(i + 1).padStart(2)}. ${st.step}${'custodian' in st && st.custodian ? ` (${st.custodian})` : ''}${'file' in st && typeof st.file === 'string' ? ` ${st.file}` : ''}${done && (done[i] === 'finished' || done[i] === 'skipped') ? ` (${done[i]})` : ''}`));
+    o.out(`  slots       ${slots.map((s) => `${s.slot} ${s.name}`).join(', ')}${here.length > 0 ? `; at the coordinator: ${here.join(', ')}` : ''}`);
     await host.start();
     o.onListening?.(host);
-    const noSource = (what: string) => usageError('NO_TTY', `${what} is needed at the coordinator, and neither --secrets-file nor a terminal gives it`, { hint: 'add it to the rehearsal secrets file (docs/secrets-file.md), or give the person a slot' });
-    const fromFile = secrets.file ? fileSecrets(secrets.file) : null;
-    forget = () => fromFile?.forget();
-    // PINs without a security officer's terminal: the secrets file, else typed hidden at the coordinator
-    const local: RunSecrets = {
-      pin: async () => (await secrets.pin({ required: true, prompt: true, label: 'User PIN' }))!.slice(),
-      soPin: async () => (await secrets.soPin({ required: true, prompt: true, label: 'SO-PIN (16 hex digits)' }))!.slice(),
-      passphrase: (f, c) => (fromFile ? fromFile.passphrase(f, c) : Promise.reject(noSource(`the passphrase of ${f}`))),
-      signOff: (n, st) => (fromFile ? fromFile.signOff(n, st) : Promise.reject(noSource(`${n}'s sign-off`))),
-      pwdShares: (f, c, t, n) => (fromFile ? fromFile.pwdShares(f, c, t, n) : Promise.reject(noSource(`password shares of ${f}`))),
-      handOutPwdShares: (f, c, sp) => (fromFile ? fromFile.handOutPwdShares(f, c, sp) : Promise.reject(noSource(`a hand-out of the password shares of ${f}`))),
-    };
     let current: { step: number; kind: string; dkekShares?: number; threshold?: number } | null = null;
-    const memory: RunMemory = { kcv: null, written: new Set() };
+    // PINs without a security officer's terminal, and everything of the people without a slot
+    local = coordinatorSecrets({ io, secrets, currentKind: () => current?.kind ?? null });
     const operator: Actor = { role: 'operator', name: plan.plan.roles.operator ?? null };
     const so = plan.plan.roles.securityOfficer;
     const result = await withInterrupt((signal) => {
@@ -150,12 +131,14 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
         host: host!,
         hsm: device!.hsm,
         securityOfficer: so !== undefined && host!.slotOf(so) !== null ? so : null,
-        local,
+        local: local!,
         current: () => current,
         signal,
       });
       return runPlan({
-        writer: wrapped,
+        writer,
+        networkParticipants: slotted,
+        ...(done ? { done } : {}),
         ctx: { plan: plan.plan, planDir: plan.dir, outDir, hsm: device!.hsm, secrets: hosted, kdf: (name, s) => workerKdf(io, name, s), rng: (n) => crypto.getRandomValues(new Uint8Array(n)), signal, memory, operator, progress: (t) => o.out(`        ${t}`) },
         onState: (s) => {
           if (s.current !== null && s.phase === 'running' && current?.step !== s.current + 1) {
@@ -176,11 +159,14 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
       return EXIT_CODES.ok;
     }
     if (result.outcome === 'aborted') throw incomplete('ABORTED', `the ceremony was aborted (${result.state.reason ?? 'by the operator'}); the transcript is finished as aborted`, { hint: `keep ${transcriptPath} as the record` });
-    if (isCeremonyError(result.error)) throw result.error;
+    if (isCeremonyError(result.error)) {
+      o.out(`the transcript was left incomplete; fix the cause and continue with: hsm-ceremony host ${o.planPath} ${rehearse ? '--rehearse ' : ''}--transcript ${transcriptPath} (new join codes are issued)`);
+      throw result.error;
+    }
     throw result.error ?? new Error('the run stopped without a reason');
   } finally {
     hosted?.wipe();
-    forget();
+    local?.forget();
     await host?.close();
     secrets.wipe();
     await device?.close().catch(() => undefined);

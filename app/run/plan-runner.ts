@@ -40,6 +40,11 @@ export interface RunPlanOptions {
   onState?: (s: RunState) => void;
   /** called with the error of a failed step, before the failure is recorded (for a view: its hint) */
   onFailure?: (step: number, error: unknown) => void;
+  /**
+   * Hosted runs: the (lower-cased) names of people who join over the network; their joins are
+   * recorded by the host with the SAS, so the runner does not record them as joined `via: local`.
+   */
+  networkParticipants?: ReadonlySet<string>;
 }
 
 /** Every person the plan names, with the role the transcript gives them. */
@@ -70,8 +75,10 @@ export async function runPlan(o: RunPlanOptions): Promise<RunOutcome> {
     ctx.operator,
     o.done,
   );
-  // every person takes part at the coordinator's terminal in a single-operator run
-  for (const a of participants(ctx)) writer.append({ kind: 'custodian-joined', actor: a, data: { via: 'local' } });
+  // every person takes part at the coordinator's terminal in a single-operator run; in a hosted
+  // run only those without a terminal of their own do
+  const remote = o.networkParticipants;
+  for (const a of participants(ctx)) if (!(a.name && remote?.has(a.name.toLowerCase()))) writer.append({ kind: 'custodian-joined', actor: a, data: { via: 'local' } });
 
   const queue: RunEffect[] = [];
   let failure: unknown;

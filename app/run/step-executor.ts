@@ -63,14 +63,18 @@ export interface RunSecrets {
    * Hosted runs only: custodian makes share file `file` on their own terminal (their passphrase
    * never reaches this process) and returns its 64 encrypted bytes, which are public. When present
    * the executor uses it instead of passphrase() + createShareFile for passphrase create-share steps.
+   * Resolves null when the custodian has no terminal of their own in this run (they take part at
+   * the coordinator): the executor then makes the file here with passphrase().
    */
-  createShareRemotely?(file: string, custodian: string): Promise<Uint8Array>;
+  createShareRemotely?(file: string, custodian: string): Promise<Uint8Array | null>;
   /**
    * Hosted runs only: custodian opens `fileBytes` (the share file, public) on their own terminal and
    * returns the 32-byte DKEK share, which the executor imports and wipes. When present the executor
-   * uses it instead of passphrase() for passphrase import-share steps.
+   * uses it instead of passphrase() for passphrase import-share steps. Resolves null when the
+   * custodian has no terminal of their own in this run: the executor then opens the file here with
+   * passphrase().
    */
-  openShareRemotely?(file: string, custodian: string, fileBytes: Uint8Array): Promise<Uint8Array>;
+  openShareRemotely?(file: string, custodian: string, fileBytes: Uint8Array): Promise<Uint8Array | null>;
 }
 
 /** What the run remembers between steps (and rebuilds from the transcript on resume). */
@@ -352,11 +356,13 @@ async function createPassphraseShareFile(ctx: StepContext, n: number, st: Create
     return;
   }
   if (ctx.secrets.createShareRemotely) {
-    ctx.progress?.(`${custodian}: creating ${st.file} on their own terminal`);
     const file = await ctx.secrets.createShareRemotely(st.file, custodian);
-    parseShareFile(file); // 64 bytes in sc-hsm-tool's format, or a clear error before anything is written
-    writeOutput(ctx, n, st.file, file);
-    return;
+    if (file !== null) {
+      ctx.progress?.(`${custodian}: made ${st.file} on their own terminal`);
+      parseShareFile(file); // 64 bytes in sc-hsm-tool's format, or a clear error before anything is written
+      writeOutput(ctx, n, st.file, file);
+      return;
+    }
   }
   const passphrase = await ctx.secrets.passphrase(st.file, custodian);
   try {
@@ -460,7 +466,7 @@ async function importShareFile(ctx: StepContext, n: number, st: ImportShareStep)
   const file = readInput(ctx, st.file);
   const base = st.file.split('/').pop()!;
   if (st.custodian !== undefined && ctx.secrets.openShareRemotely) {
-    return importRemotelyOpened(ctx, n, st.file, st.custodian, file);
+    if (await importRemotelyOpened(ctx, n, st.file, st.custodian, file)) return;
   }
   const custodians = split ? (st.custodians ?? split.custodians) : [];
   let given: ShareSet | undefined;
@@ -516,16 +522,20 @@ async function importShareFile(ctx: StepContext, n: number, st: ImportShareStep)
   });
 }
 
-/** Hosted runs: the custodian opened the file on their own terminal and sent the 32-byte share. */
-async function importRemotelyOpened(ctx: StepContext, n: number, file: string, custodian: string, fileBytes: Uint8Array): Promise<void> {
+/**
+ * Hosted runs: the custodian opened the file on their own terminal and sent the 32-byte share.
+ * False when they have no terminal of their own (the file is then opened here).
+ */
+async function importRemotelyOpened(ctx: StepContext, n: number, file: string, custodian: string, fileBytes: Uint8Array): Promise<boolean> {
   const status = await readDkekStatus(ctx.hsm);
   if (!status || status.total === 0 || status.outstanding === 0) {
     throw usageError('NO_SHARES_EXPECTED', !status ? 'the device was not initialised for DKEK shares' : 'the device expects no more DKEK shares', {
       hint: 'check the device status; nothing was imported',
     });
   }
-  ctx.progress?.(`${custodian}: opening ${file} on their own terminal`);
   const share = await ctx.secrets.openShareRemotely!(file, custodian, fileBytes);
+  if (share === null) return false;
+  ctx.progress?.(`${custodian}: opened ${file} on their own terminal`);
   try {
     if (!(share instanceof Uint8Array) || share.length !== DKEK_SHARE_LENGTH) {
       throw checkFailed('SHARE_MALFORMED', `${custodian}'s terminal returned ${share instanceof Uint8Array ? share.length : 'no'} bytes for ${file}, not a ${DKEK_SHARE_LENGTH}-byte DKEK share; nothing was imported`, {
@@ -544,6 +554,7 @@ async function importRemotelyOpened(ctx: StepContext, n: number, file: string, c
       data: { file, fingerprint, imported, total: after.total, outstanding: after.outstanding },
     });
     ctx.progress?.(`${file}: imported, ${imported} of ${after.total}, ${after.outstanding} outstanding`);
+    return true;
   } finally {
     if (share instanceof Uint8Array) wipe(share);
   }

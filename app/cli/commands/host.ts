@@ -21,14 +21,26 @@ import { usageError } from '../../../protocol/errors.ts';
 import { runHostedPlan } from '../../net/plan-host-run.ts';
 
 const HELP = `usage: hsm-ceremony host --custodians NAME,NAME,… [what they bring] [options] [device]
-       hsm-ceremony host PLAN --rehearse [--secrets-file F] [--out DIR] [--transcript FILE]
-                        [--at-coordinator NAME,…] [network options]
+       hsm-ceremony host PLAN [--rehearse] [--secrets-file F] [--out DIR] [--transcript FILE]
+                        [--at-coordinator NAME,…] [network options] [--sim [--sim-state F] | --reader R]
 
 With PLAN: the reviewed plan runs step by step as "run PLAN" does (docs/plan-format.md), and its
 transcript is written, but every person the plan names (custodians, security officer, witnesses;
 not the operator) gets a slot and a join code: shares are created and opened, PINs typed and
-sign-offs given on their own terminals (docs/protocol.md §7.3). --at-coordinator names people who
-sign off here instead (from --secrets-file). This version runs plans as rehearsals (--rehearse).
+sign-offs given on their own terminals (docs/protocol.md §7.3). The device is opened as "run"
+opens it: the plan's device.reader (or --reader, --sim), checked against the plan's serial and
+firmware; --rehearse runs on the built-in simulator with rehearsal secrets.
+  --at-coordinator NAME,…
+                       people without a terminal of their own: they take part at this terminal,
+                       where their sign-offs are typed (their name, or "decline" and a reason) and
+                       a custodian's passphrase is typed hidden, so this screen shows their
+                       prompts. Headless, --secrets-file must answer all of it (only a rehearsal
+                       file may sign off). The operator always takes part here.
+  --secrets-file F     what is asked here: PINs when the security officer has no slot,
+                       passphrases of custodians at the coordinator, rehearsal sign-offs
+  --transcript FILE    if FILE exists and is unfinished, the ceremony is continued from it: a
+                       signed "resumed" event, new join codes, the unfinished steps run again
+                       (a rehearsal needs its --sim-state file)
 
 Hosts a DKEK ceremony under split knowledge: the coordinator holds the card, and each custodian
 joins from their own terminal with "hsm-custodian join URL" (or "hsm-ceremony join URL") and a
@@ -95,7 +107,7 @@ function serverOptions(values: { 'max-connections'?: string | undefined; 'handsh
 /** `host PLAN`: the plan runner with every person on their own terminal. */
 async function hostPlan(planPath: string, values: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   for (const f of ['custodians', 'init', 'dkek-shares', 'pwd-shares', 'share-file', 'share-files', 'create', 'expect-kcv', 'security-officer', 'witnesses', 'resume']) {
-    if (values[f] !== undefined) throw usageError('USAGE', `--${f} does not go with a plan: the plan says who does what`, { hint: 'hsm-ceremony host PLAN --rehearse [--secrets-file F]' });
+    if (values[f] !== undefined) throw usageError('USAGE', `--${f} does not go with a plan: the plan says who does what`, { hint: 'hsm-ceremony host PLAN [--rehearse] [--secrets-file F]' });
   }
   const listen = parseListen((values.listen as string | undefined) ?? '127.0.0.1:0');
   const codesOut = values['codes-out'] !== undefined ? resolve(io.cwd, values['codes-out'] as string) : null;
