@@ -118,13 +118,14 @@ export function checkCoordinatorAnswers(plan: Plan, hasSlot: (name: string) => b
   }
   const seen = new Set<string>();
   plan.steps.forEach((s, i) => {
-    if ((s.step === 'create-share' || s.step === 'import-share') && s.custodian !== undefined && !hasSlot(s.custodian) && !file?.forShareFile(s.file)?.passphrase) {
+    if ((s.step === 'create-share' || s.step === 'import-share') && s.custodian !== undefined && !hasSlot(s.custodian) && !file?.forShareFile(s.file)?.passphrase && !seen.has(`file:${basename(s.file)}`)) {
+      seen.add(`file:${basename(s.file)}`);
       missing.push(`step ${i + 1}: ${s.custodian}'s passphrase of ${basename(s.file)} (shares."${basename(s.file)}".passphrase)`);
     }
     if (s.step === 'sign-off') {
       for (const p of signOffNames(plan, s)) {
-        if (hasSlot(p.name) || seen.has(p.name.toLowerCase()) || file?.signOffs.has(p.name)) continue;
-        seen.add(p.name.toLowerCase());
+        if (hasSlot(p.name) || seen.has(`who:${p.name.toLowerCase()}`) || file?.signOffs.has(p.name)) continue;
+        seen.add(`who:${p.name.toLowerCase()}`);
         missing.push(
           file && !file.rehearsal
             ? `${p.name}'s sign-off (step ${i + 1}): only a rehearsal file may sign off, so a real ceremony asks it on the coordinator's terminal`
