@@ -228,3 +228,58 @@ test('host PLAN (real): a device other than the plan names is refused, as run re
   assert.equal(s.status, 2, s.stderr);
   assert.match(s.stderr, /--rehearse always runs on the built-in simulator/);
 });
+
+test('host PLAN resumes: the coordinator is killed after the shares are made; started again on the same transcript and --sim-state it signs a resumed event, issues new codes and runs the unfinished steps', async () => {
+  const dir = setup('hsm-host-resume-');
+  mkdirSync(join(dir, 'bob'), { mode: 0o700 });
+  mkdirSync(join(dir, 'codes2'), { mode: 0o700 });
+  secret(dir, 'bob.pass', BOB_PW + '\n');
+  writeFileSync(join(dir, 'plan.yaml'), readFileSync(join(dir, 'plan.yaml'), 'utf8').replace('[wendy, oscar, alice, bob]', '[wendy]').replace('reader: Ceremony Reader 00', 'reader: simulator'));
+  writeFileSync(join(dir, 'rehearsal.json'), JSON.stringify({ rehearsal: true, pin: PIN, soPin: SO_PIN }) + '\n');
+  const args = (codes: string) => [MAIN, 'host', 'plan.yaml', '--rehearse', '--sim-state', 'card.json', '--secrets-file', 'rehearsal.json', '--out', 'out', '--transcript', 'out/transcript.jsonl', '--codes-out', codes, '--json', '--join-timeout', '120'];
+  const spawnTracked = (a: string[]) => {
+    const p = runProgram(a, { cwd: dir });
+    started.push(p);
+    return p;
+  };
+  const events = (h: Proc) => h.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  const url = async (h: Proc, codes: string) => {
+    await until(() => ['alice', 'bob', 'wendy'].every((n) => existsSync(join(dir, codes, `${n}.code`))) || h.child.exitCode !== null, 'the code files', 30_000);
+    assert.equal(h.child.exitCode, null, h.err());
+    return events(h).find((e) => e.type === 'listening')!.url as string;
+  };
+  const person = (u: string, codes: string, name: string, extra: string[]) => spawnTracked([CUSTODIAN, 'join', u, '--code-file', `${codes}/${name}.code`, '--yes', ...extra]);
+  const custodianArgs = (name: string) => ['--passphrase-file', `${name}.pass`, '--dir', name, '--sign-off', 'accept'];
+
+  const first = spawnTracked(args('codes'));
+  const u1 = await url(first, 'codes');
+  const firstTerminals = [person(u1, 'codes', 'alice', custodianArgs('alice')), person(u1, 'codes', 'bob', custodianArgs('bob'))];
+  // killed once both share files are made, while the first import waits
+  await until(() => events(first).some((e) => e.type === 'step' && e.step === 4) || first.child.exitCode !== null, 'step 4', 120_000);
+  first.child.kill('SIGKILL');
+  await first.exit;
+  for (const p of firstTerminals) await p.exit;
+  const before = transcript(join(dir, 'out', 'transcript.jsonl'));
+  assert.ok(!before.some((e) => e.kind === 'ceremony-finished'), 'the killed run left the transcript unfinished');
+
+  const second = spawnTracked(args('codes2'));
+  const u2 = await url(second, 'codes2');
+  const terminals = [person(u2, 'codes2', 'alice', custodianArgs('alice')), person(u2, 'codes2', 'bob', custodianArgs('bob')), person(u2, 'codes2', 'wendy', ['--sign-off', 'accept'])];
+  assert.equal(await second.exit, 0, `the resumed host failed: ${second.out()} ${second.err()}`);
+  for (const p of terminals) assert.equal(await p.exit, 0, `a terminal failed: ${p.out()} ${p.err()}`);
+  assert.match(second.out() + second.err(), /transcript {2}\S+transcript\.jsonl \(resumed\)/);
+
+  const t = transcript(join(dir, 'out', 'transcript.jsonl'));
+  const resumed = t.findIndex((e) => e.kind === 'resumed');
+  assert.ok(resumed > 0, 'a resumed event');
+  const after = t.slice(resumed);
+  // the shares made before the crash are not made again; both are imported after it, on the same card
+  assert.ok(!after.some((e) => e.kind === 'participant-request' && e.data.what === 'create-share'), 'no share made again');
+  assert.deepEqual(after.filter((e) => e.kind === 'share-imported').map((e) => e.actor.name), ['alice', 'bob']);
+  assert.ok(after.some((e) => e.kind === 'join-code-issued' && e.actor.name === 'alice'), 'new codes after the restart');
+  assert.ok(after.some((e) => e.kind === 'sign-off' && e.actor.name === 'wendy' && e.data.accepted === true));
+  const v = spawnSync(process.execPath, ['--import', TSX, MAIN, 'verify', 'out/transcript.jsonl', '--plan', 'plan.yaml'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(v.status, 0, `verify: ${v.stdout} ${v.stderr}`);
+  for (const p of [first, second, ...firstTerminals, ...terminals]) assertNoSecrets('an output', p.out() + p.err());
+  for (const f of allFiles(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
+});
