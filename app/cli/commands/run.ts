@@ -7,6 +7,7 @@
  * (plan-format.md §9.1); an interrupt (Ctrl-C, SIGINT) aborts it with the transcript finished as
  * aborted (exit 4). A transcript that exists is continued (`resumed`), never overwritten.
  */
+import { allowInteractiveInk } from '../interactive-ink.ts';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -150,10 +151,7 @@ aborts it (transcript finished as aborted, exit 4). Exit 0 completed, 1 a check 
 
       const verifyCommand = `${PROGRAM} verify ${transcriptPath} --plan ${plan.path}`;
       if (onTerminal) {
-        // Ink renders nothing interactive when it believes it runs in CI (is-in-ci reads CI when
-        // Ink is loaded); this is a real terminal, so CI is cleared before Ink loads (as main.ts does).
-        delete process.env.CI;
-        delete process.env.CONTINUOUS_INTEGRATION;
+        allowInteractiveInk();
         const { runPlanOnTerminal } = await import('../../ui/run/run-tty.tsx');
         const { result } = await runPlanOnTerminal({
           stdin: io.stdin as NodeJS.ReadStream,
