@@ -10,6 +10,12 @@
  * file, and `checkCoordinatorAnswers` refuses the run before it starts when something is missing.
  * A real (non-rehearsal) secrets file holds no sign-offs, so a real hosted run with sign-offs at
  * the coordinator needs its terminal.
+ *
+ * When the coordinator shows the run view (host PLAN on a terminal), the prompts are the run
+ * view's (`ui`, app/ui/run/tty-run-secrets.ts): each names who types and tells the others to look
+ * away, new PINs and passphrases are typed twice and checked, sign-offs are typed into the view,
+ * and password shares can be typed in or handed out there. --pin-file/--so-pin-file and the secrets
+ * file still answer first.
  */
 import { basename } from 'node:path';
 import { wipe } from '../../protocol/bytes.ts';
@@ -22,19 +28,25 @@ import { isInteractive, readHidden, readLineBytes } from '../cli/secret-input.ts
 import type { Plan } from '../plan/plan-schema.ts';
 import { fileSecrets } from '../run/file-secrets.ts';
 import { signOffNames, type RunSecrets } from '../run/step-executor.ts';
+import type { StepKind } from '../plan/plan-schema.ts';
+import type { RunPrompter } from '../ui/run/run-view-store.ts';
+import { TtyRunSecrets } from '../ui/run/tty-run-secrets.ts';
 
 export interface CoordinatorSecrets extends RunSecrets {
-  /** drops what the file source kept (password shares of a rehearsal) */
+  /** drops what the file source kept (password shares of a rehearsal) and wipes typed PINs */
   forget(): void;
+  /** after a failed step: forgets the PINs typed at the run view, in case one was mistyped */
+  forgetTyped(): void;
 }
 
 const PIN_STEPS = new Set(['initialize', 'expect-kcv', 'generate-key', 'backup', 'restore', 'verify-restore']);
 
 /** The coordinator's own source: the secrets file first, then its terminal (when it has one). */
-export function coordinatorSecrets(o: { io: CliIo; secrets: DeviceSecrets; currentKind(): string | null }): CoordinatorSecrets {
+export function coordinatorSecrets(o: { io: CliIo; secrets: DeviceSecrets; currentKind(): string | null; view?: { ui: RunPrompter; plan: Plan } }): CoordinatorSecrets {
   const { io, secrets } = o;
   const file = secrets.file;
   const fromFile = file ? fileSecrets(file) : null;
+  if (o.view) return viewSecrets(secrets, fromFile, new TtyRunSecrets({ ui: o.view.ui, plan: o.view.plan, file, currentKind: () => o.currentKind() as StepKind | null }));
   const terminal = isInteractive(io);
   const noSource = (what: string) =>
     usageError('NO_TTY', `${what} is needed at the coordinator, and neither --secrets-file nor a terminal gives it`, { hint: 'add it to the secrets file (docs/secrets-file.md), run the coordinator on a terminal, or give the person a slot' });
@@ -98,6 +110,24 @@ export function coordinatorSecrets(o: { io: CliIo; secrets: DeviceSecrets; curre
     pwdShares: (f, c, t, n) => (fromFile ? fromFile.pwdShares(f, c, t, n) : Promise.reject(noSource(`password shares of ${basename(f)}`))),
     handOutPwdShares: (f, c, sp) => (fromFile ? fromFile.handOutPwdShares(f, c, sp) : Promise.reject(noSource(`a hand-out of the password shares of ${basename(f)}`))),
     forget: () => fromFile?.forget(),
+    forgetTyped: () => undefined,
+  };
+}
+
+/** The coordinator's source on the run view: PIN files first, then the view's prompts (which read the secrets file first). */
+function viewSecrets(secrets: DeviceSecrets, fromFile: ReturnType<typeof fileSecrets> | null, tty: TtyRunSecrets): CoordinatorSecrets {
+  return {
+    pin: async () => (secrets.hasPin() ? (await secrets.pin({ required: true, prompt: false }))!.slice() : tty.pin()),
+    soPin: async () => (secrets.hasSoPin() ? (await secrets.soPin({ required: true, prompt: false }))!.slice() : tty.soPin()),
+    passphrase: (f, custodian) => tty.passphrase(f, custodian),
+    signOff: (name, statement) => tty.signOff(name, statement),
+    pwdShares: (f, c, t, n) => tty.pwdShares(f, c, t, n),
+    handOutPwdShares: (f, c, sp) => tty.handOutPwdShares(f, c, sp),
+    forget: () => {
+      fromFile?.forget();
+      tty.wipe();
+    },
+    forgetTyped: () => tty.forget(),
   };
 }
 

@@ -12,6 +12,11 @@
  * coordinator (coordinator-secrets.ts: its terminal, or the secrets file headless). People with a
  * slot join over the network: the transcript records their joins with the SAS, and the runner
  * records only the people at the coordinator as joined `via: local`.
+ *
+ * On a terminal (`terminal`, and not --json) the coordinator shows the run view of `run PLAN`
+ * (app/ui/run/run-tty.tsx): the script with the current step, the plan host's public lines in its
+ * log, a people panel (join codes, who is connected, their SAS), the operator's pause, note, skip
+ * and abort, and what is asked at the coordinator typed into the view. Headless, plain lines.
  */
 import { join } from 'node:path';
 import { EXIT_CODES, incomplete, isCeremonyError, usageError } from '../../protocol/errors.ts';
@@ -26,7 +31,10 @@ import { runPlan } from '../run/plan-runner.ts';
 import type { RunDevice } from '../run/run-device.ts';
 import { deviceLine, setUpRun } from '../run/run-setup.ts';
 import type { Actor, ActorRole } from '../transcript/event.ts';
-import type { HostView } from './host-view.ts';
+import { runViewHostView, type HostView, type HostViewSink } from './host-view.ts';
+import type { RunOutcome } from '../run/plan-runner.ts';
+import type { RunState } from '../run/run-machine.ts';
+import type { RunViewStore } from '../ui/run/run-view-store.ts';
 import { checkCoordinatorAnswers, coordinatorSecrets, type CoordinatorSecrets } from './coordinator-secrets.ts';
 import { hostedRunSecrets } from './hosted-run-secrets.ts';
 import { PlanHost, type PlanSlot } from './plan-host.ts';
@@ -45,6 +53,33 @@ export interface HostPlanOptions {
   onListening?(host: PlanHost): void;
   /** a line for the coordinator screen */
   out(line: string): void;
+  /**
+   * The coordinator's terminal, when the run view is shown (the caller decided: a TTY, not
+   * --json, and Ink may draw); `view` and `out` are then replaced by the run view's log and panel.
+   */
+  terminal?: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; env: NodeJS.ProcessEnv; testOnlyDebug?: boolean };
+}
+
+/** Lines and the people panel kept until the run view's store exists, then passed straight on. */
+function bufferedSink(): HostViewSink & { attach(store: RunViewStore): void } {
+  let store: RunViewStore | null = null;
+  const lines: string[] = [];
+  let people: Parameters<HostViewSink['people']>[0] | null = null;
+  return {
+    line(text) {
+      if (store) store.dispatch({ type: 'line', text });
+      else lines.push(text);
+    },
+    people(p) {
+      if (store) store.dispatch({ type: 'people', people: p });
+      else people = p;
+    },
+    attach(s) {
+      store = s;
+      for (const text of lines.splice(0)) s.dispatch({ type: 'line', text });
+      if (people) s.dispatch({ type: 'people', people });
+    },
+  };
 }
 
 /** One slot per person the plan names (except the operator), roles merged for one name. */
@@ -78,6 +113,9 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
   let host: PlanHost | undefined;
   let hosted: ReturnType<typeof hostedRunSecrets> | undefined;
   let local: CoordinatorSecrets | undefined;
+  const sink = o.terminal ? bufferedSink() : null;
+  const view = sink ? runViewHostView(sink) : o.view;
+  const out = sink ? (line: string) => sink.line(line) : o.out;
   try {
     if (rehearse && secrets.file && !secrets.file.rehearsal) {
       throw usageError('SECRETS_NOT_REHEARSAL', `${flags['secrets-file']} is not marked "rehearsal": true; a rehearsal takes rehearsal secrets only`, { hint: 'real secrets never go to the simulator; make a rehearsal secrets file (docs/secrets-file.md)' });
@@ -102,7 +140,7 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
       plan: { mode: 'plan', title: plan.plan.name.slice(0, 200), planSha256: plan.sha256, shares: 0, initialize: null, pwdShares: null, expectedKcv: null },
       listen: o.listen,
       ...(o.server ? { server: o.server } : {}),
-      view: o.view,
+      view,
       codesOut: o.codesOut,
       record: (e) => {
         if (!writer.closed) writer.append(e);
@@ -110,53 +148,100 @@ export async function runHostedPlan(o: HostPlanOptions): Promise<number> {
       joinTimeoutMs: o.joinTimeoutMs,
     });
     const here = [...(plan.plan.roles.operator ? [plan.plan.roles.operator] : []), ...o.atCoordinator];
-    o.out(`hsm-ceremony host: ${plan.plan.name}${rehearse ? ' (REHEARSAL on the simulator)' : ''}`);
-    o.out(`  plan        ${plan.fileName}, SHA-256 ${plan.sha256}`);
-    o.out(`  device      ${deviceLine(device)}`);
-    o.out(`  output      ${outDir}`);
-    o.out(`  transcript  ${transcriptPath}${resuming ? ' (resumed)' : ''}`);
-    o.out(`  ceremony key fingerprint: ${writer.fingerprint}`);
-    o.out('  steps');
-    plan.plan.steps.forEach((st, i) => o.out(`    ${String(i + 1).padStart(2)}. ${st.step}${'custodian' in st && st.custodian ? ` (${st.custodian})` : ''}${'file' in st && typeof st.file === 'string' ? ` ${st.file}` : ''}${done && (done[i] === 'finished' || done[i] === 'skipped') ? ` (${done[i]})` : ''}`));
-    o.out(`  slots       ${slots.map((s) => `${s.slot} ${s.name}`).join(', ')}${here.length > 0 ? `; at the coordinator: ${here.join(', ')}` : ''}`);
+    out(`hsm-ceremony host: ${plan.plan.name}${rehearse ? ' (REHEARSAL on the simulator)' : ''}`);
+    out(`  plan        ${plan.fileName}, SHA-256 ${plan.sha256}`);
+    out(`  device      ${deviceLine(device)}`);
+    out(`  output      ${outDir}`);
+    out(`  transcript  ${transcriptPath}${resuming ? ' (resumed)' : ''}`);
+    out(`  ceremony key fingerprint: ${writer.fingerprint}`);
+    out('  steps');
+    plan.plan.steps.forEach((st, i) => out(`    ${String(i + 1).padStart(2)}. ${st.step}${'custodian' in st && st.custodian ? ` (${st.custodian})` : ''}${'file' in st && typeof st.file === 'string' ? ` ${st.file}` : ''}${done && (done[i] === 'finished' || done[i] === 'skipped') ? ` (${done[i]})` : ''}`));
+    out(`  slots       ${slots.map((s) => `${s.slot} ${s.name}`).join(', ')}${here.length > 0 ? `; at the coordinator: ${here.join(', ')}` : ''}`);
     await host.start();
     o.onListening?.(host);
     let current: { step: number; kind: string; dkekShares?: number; threshold?: number } | null = null;
-    // PINs without a security officer's terminal, and everything of the people without a slot
-    local = coordinatorSecrets({ io, secrets, currentKind: () => current?.kind ?? null });
     const operator: Actor = { role: 'operator', name: plan.plan.roles.operator ?? null };
     const so = plan.plan.roles.securityOfficer;
-    const result = await withInterrupt((signal) => {
-      hosted = hostedRunSecrets({
+    const onState = (s: RunState) => {
+      if (s.current !== null && s.phase === 'running' && current?.step !== s.current + 1) {
+        const st = plan.plan.steps[s.current]!;
+        const pwd = 'pwdShares' in st && typeof st.pwdShares === 'string' ? Number(st.pwdShares.split('/')[0]) : undefined;
+        current = { step: s.current + 1, kind: st.step, ...(st.step === 'initialize' && typeof st.dkekShares === 'number' ? { dkekShares: st.dkekShares } : {}), ...(pwd !== undefined ? { threshold: pwd } : {}) };
+        host!.publish({ type: 'step', step: s.current + 1, total: s.kinds.length, kind: st.step });
+        // the run view shows the current step in its script
+        if (!sink) out(`[${s.current + 1}/${s.kinds.length}] ${st.step}`);
+      }
+    };
+    const routed = (local: CoordinatorSecrets, signal: AbortSignal) =>
+      (hosted = hostedRunSecrets({
         host: host!,
         hsm: device!.hsm,
         securityOfficer: so !== undefined && host!.slotOf(so) !== null ? so : null,
-        local: local!,
+        local,
         current: () => current,
         signal,
-      });
-      return runPlan({
+      }));
+    const exitCode = (r: RunOutcome) => (r.outcome === 'completed' ? EXIT_CODES.ok : r.outcome === 'aborted' ? EXIT_CODES.incomplete : isCeremonyError(r.error) ? r.error.exitCode : EXIT_CODES.bug);
+    const over = (r: RunOutcome) => {
+      const ok = r.outcome === 'completed';
+      host!.publish({ type: 'ceremony-over', outcome: ok ? 'done' : r.outcome === 'aborted' ? 'cancelled' : 'failed', exitCode: exitCode(r), code: ok ? null : isCeremonyError(r.error) ? r.error.code : r.outcome === 'aborted' ? 'ABORTED' : 'INTERNAL', message: ok ? `the plan completed${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}` : `the plan did not complete (${r.outcome})` });
+    };
+    const kdf = (name: string, s: Parameters<typeof workerKdf>[2]) => workerKdf(io, name, s);
+    const rng = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+    let result: RunOutcome;
+    if (o.terminal && sink) {
+      const { runPlanOnTerminal } = await import('../ui/run/run-tty.tsx');
+      ({ result } = await runPlanOnTerminal({
+        ...o.terminal,
+        plan: plan.plan,
+        header: { title: 'HOST', name: plan.plan.name, planSha256: plan.sha256, device: deviceLine(device), rehearsal: rehearse, fingerprint: writer.fingerprint, transcript: transcriptPath, resumed: resuming },
         writer,
+        done,
+        ctx: { plan: plan.plan, planDir: plan.dir, outDir, hsm: device.hsm, kdf, rng, memory, operator },
+        file: secrets.file,
+        verifyCommand: `hsm-ceremony verify ${transcriptPath} --plan ${plan.path}`,
+        exitCode,
         networkParticipants: slotted,
-        ...(done ? { done } : {}),
-        ctx: { plan: plan.plan, planDir: plan.dir, outDir, hsm: device!.hsm, secrets: hosted, kdf: (name, s) => workerKdf(io, name, s), rng: (n) => crypto.getRandomValues(new Uint8Array(n)), signal, memory, operator, progress: (t) => o.out(`        ${t}`) },
-        onState: (s) => {
-          if (s.current !== null && s.phase === 'running' && current?.step !== s.current + 1) {
-            const st = plan.plan.steps[s.current]!;
-            const pwd = 'pwdShares' in st && typeof st.pwdShares === 'string' ? Number(st.pwdShares.split('/')[0]) : undefined;
-            current = { step: s.current + 1, kind: st.step, ...(st.step === 'initialize' && typeof st.dkekShares === 'number' ? { dkekShares: st.dkekShares } : {}), ...(pwd !== undefined ? { threshold: pwd } : {}) };
-            host!.publish({ type: 'step', step: s.current + 1, total: s.kinds.length, kind: st.step });
-            o.out(`[${s.current + 1}/${s.kinds.length}] ${st.step}`);
-          }
+        // what people at the coordinator give is typed into the view; the rest goes to their terminals
+        secrets: ({ ui, signal }) => {
+          const here = (local = coordinatorSecrets({ io, secrets, currentKind: () => current?.kind ?? null, view: { ui, plan: plan.plan } }));
+          // every method of the hosted source (the remote create/open too), plus the view's forget/wipe
+          // (hostedRunSecrets returns closures: a spread keeps them all, and its own wipe untouched)
+          return {
+            ...routed(here, signal),
+            forget: () => here.forgetTyped(),
+            wipe: () => undefined, // the finally below wipes both sources
+          };
         },
-      });
-    });
-    const ok = result.outcome === 'completed';
-    host.publish({ type: 'ceremony-over', outcome: ok ? 'done' : result.outcome === 'aborted' ? 'cancelled' : 'failed', exitCode: ok ? 0 : result.outcome === 'aborted' ? 4 : isCeremonyError(result.error) ? result.error.exitCode : 70, code: ok ? null : isCeremonyError(result.error) ? result.error.code : result.outcome === 'aborted' ? 'ABORTED' : 'INTERNAL', message: ok ? `the plan completed${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}` : `the plan did not complete (${result.outcome})` });
-    o.out(`ceremony key fingerprint: ${writer.fingerprint}`);
-    if (ok) {
-      o.out(`completed${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}. Verify with: hsm-ceremony verify ${transcriptPath} --plan ${plan.path}`);
-      return EXIT_CODES.ok;
+        onStore: (store) => sink.attach(store),
+        onState,
+        onEnd: over,
+        ...(o.terminal.testOnlyDebug ? { testOnlyDebug: true } : {}),
+      }));
+    } else {
+      // PINs without a security officer's terminal, and everything of the people without a slot
+      local = coordinatorSecrets({ io, secrets, currentKind: () => current?.kind ?? null });
+      const here = local;
+      result = await withInterrupt((signal) =>
+        runPlan({
+          writer,
+          networkParticipants: slotted,
+          ...(done ? { done } : {}),
+          ctx: { plan: plan.plan, planDir: plan.dir, outDir, hsm: device!.hsm, secrets: routed(here, signal), kdf, rng, signal, memory, operator, progress: (t) => out(`        ${t}`) },
+          onState,
+        }),
+      );
+      over(result);
+    }
+    if (sink) {
+      // the view printed the end record (fingerprint, transcript, chain head) when it closed
+      if (result.outcome === 'completed') return EXIT_CODES.ok;
+    } else {
+      out(`ceremony key fingerprint: ${writer.fingerprint}`);
+      if (result.outcome === 'completed') {
+        out(`completed${memory.kcv ? `; DKEK key check value ${memory.kcv}` : ''}. Verify with: hsm-ceremony verify ${transcriptPath} --plan ${plan.path}`);
+        return EXIT_CODES.ok;
+      }
     }
     if (result.outcome === 'aborted') throw incomplete('ABORTED', `the ceremony was aborted (${result.state.reason ?? 'by the operator'}); the transcript is finished as aborted`, { hint: `keep ${transcriptPath} as the record` });
     if (isCeremonyError(result.error)) {

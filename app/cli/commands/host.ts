@@ -19,6 +19,8 @@ import { SERVER_DEFAULTS } from '../../net/ceremony-server.ts';
 import { deriveShareFileKey } from '../../../protocol/dkek/derive.ts';
 import { usageError } from '../../../protocol/errors.ts';
 import { runHostedPlan } from '../../net/plan-host-run.ts';
+import { isInteractive } from '../secret-input.ts';
+import { allowInteractiveInk } from '../interactive-ink.ts';
 
 const HELP = `usage: hsm-ceremony host --custodians NAME,NAME,… [what they bring] [options] [device]
        hsm-ceremony host PLAN [--rehearse] [--secrets-file F] [--out DIR] [--transcript FILE]
@@ -29,7 +31,9 @@ transcript is written, but every person the plan names (custodians, security off
 not the operator) gets a slot and a join code: shares are created and opened, PINs typed and
 sign-offs given on their own terminals (docs/protocol.md §7.3). The device is opened as "run"
 opens it: the plan's device.reader (or --reader, --sim), checked against the plan's serial and
-firmware; --rehearse runs on the built-in simulator with rehearsal secrets.
+firmware; --rehearse runs on the built-in simulator with rehearsal secrets. On a terminal (without
+--json) this screen is the run view: the current step, the join codes and who is connected (SAS),
+and the operator's keys: p pause, c continue/retry, n note, s skip (with a reason), a abort.
   --at-coordinator NAME,…
                        people without a terminal of their own: they take part at this terminal,
                        where their sign-offs are typed (their name, or "decline" and a reason) and
@@ -116,6 +120,9 @@ async function hostPlan(planPath: string, values: Record<string, string | boolea
   const view = plainHostView({ stdout: io.stdout, stderr: io.stderr, json });
   const human = json ? io.stderr : io.stdout;
   const atCoordinator = typeof values['at-coordinator'] === 'string' ? values['at-coordinator'].split(',').map((n) => n.trim()).filter(Boolean) : [];
+  // on a terminal the coordinator shows the run view (as run PLAN does); headless, plain lines
+  const onTerminal = isInteractive(io) && io.stdout.isTTY === true && !json;
+  if (onTerminal) allowInteractiveInk();
   return runHostedPlan({
     planPath,
     io,
@@ -127,6 +134,7 @@ async function hostPlan(planPath: string, values: Record<string, string | boolea
     joinTimeoutMs: values['join-timeout'] !== undefined ? parseSeconds(values['join-timeout'] as string, '--join-timeout') * 1000 : 30 * 60_000,
     atCoordinator,
     out: (line) => human.write(line + '\n'),
+    ...(onTerminal ? { terminal: { stdin: io.stdin as NodeJS.ReadStream, stdout: io.stdout as NodeJS.WriteStream, stderr: io.stderr as NodeJS.WriteStream, env: io.env } } : {}),
   });
 }
 

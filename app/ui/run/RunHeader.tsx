@@ -14,8 +14,8 @@ export interface RunHeaderProps {
   header: Pick<RunHeaderData, 'name' | 'planSha256' | 'device' | 'rehearsal' | 'resumed' | 'fingerprint'>;
   kcv: string | null;
   width: number;
-  /** the first word: RUN live, REPLAY when played back */
-  title?: 'RUN' | 'REPLAY';
+  /** the first word: RUN live, HOST for host PLAN, REPLAY when played back */
+  title?: 'RUN' | 'HOST' | 'REPLAY';
 }
 
 export function RunHeader({ header: h, kcv, width, title = 'RUN' }: RunHeaderProps): React.JSX.Element {

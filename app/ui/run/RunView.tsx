@@ -23,6 +23,7 @@ import { RunHeader } from './RunHeader.tsx';
 import { RunScript, runRows, FIXED_ROWS } from './RunScript.tsx';
 import { RunLog } from './RunLog.tsx';
 import { RunEnd } from './RunEnd.tsx';
+import { RunPeople, peopleRows } from './RunPeople.tsx';
 import { operatorKeysLive, skipTarget, type Ask, type Dialog, type RunViewState } from './run-view-model.ts';
 
 export interface RunViewProps {
@@ -264,9 +265,12 @@ export function RunView({ store, theme, onClose }: RunViewProps): React.JSX.Elem
       <FailurePanel s={s} width={width} />
     ) : null;
     const panelRows = panel ? PANEL_ROWS : 0;
-    const { stepRows, logRows } = runRows(rows, s.kinds.length, panelRows);
+    // a hosted run's people take what the script and log can spare (at least six rows stay theirs)
+    const people = Math.min(peopleRows(s.people), Math.max(0, rows - FIXED_ROWS - panelRows - 6));
+    const { stepRows, logRows } = runRows(rows - people, s.kinds.length, panelRows);
     body = (
       <Box flexDirection="column">
+        {s.people && people > 0 ? <RunPeople people={s.people} rows={people} /> : null}
         <RunScript kinds={s.kinds} steps={s.steps} current={s.current} rows={stepRows} />
         <RunLog lines={s.log} rows={logRows} width={width} />
         {panel ? (
@@ -280,7 +284,7 @@ export function RunView({ store, theme, onClose }: RunViewProps): React.JSX.Elem
   return (
     <ThemeContext.Provider value={theme}>
       <Box flexDirection="column" width={width}>
-        <RunHeader header={s.header} kcv={s.kcv} width={width} />
+        <RunHeader header={s.header} kcv={s.kcv} width={width} title={s.header.title ?? 'RUN'} />
         <Text bold={s.phase === 'paused' || s.abortRequested !== null} wrap="truncate-end">
           {statusLine(s)}
           {s.notice && !s.end ? <Text dimColor>{`   · ${s.notice}`}</Text> : null}

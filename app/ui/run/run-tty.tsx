@@ -6,6 +6,10 @@
  * transcript finished as aborted. When the run ends, the end screen stays until the operator
  * closes it; then the end record is printed as plain text, so it stays on the terminal.
  *
+ * `host PLAN` runs through the same entry with its own secrets source (people's terminals, the
+ * rest asked at this view), its public events as log lines and its people panel (`onStore`), and
+ * its step announcements (`onState`, `onEnd`).
+ *
  * The caller (app/cli/commands/run.ts) removes CI from the environment before this module (and so
  * Ink) is loaded: Ink renders nothing interactive when it believes it runs in CI.
  */
@@ -14,8 +18,9 @@ import { render } from 'ink';
 import { readFileSync } from 'node:fs';
 import { isCeremonyError } from '../../../protocol/errors.ts';
 import { runPlan, type RunOutcome } from '../../run/plan-runner.ts';
-import type { StepState } from '../../run/run-machine.ts';
-import type { StepContext } from '../../run/step-executor.ts';
+import type { RunState, StepState } from '../../run/run-machine.ts';
+import type { RunSecrets, StepContext } from '../../run/step-executor.ts';
+import type { StepKind } from '../../plan/plan-schema.ts';
 import type { TranscriptWriter } from '../../transcript/writer.ts';
 import type { TranscriptEvent } from '../../transcript/event.ts';
 import type { Plan } from '../../plan/plan-schema.ts';
@@ -23,7 +28,7 @@ import type { SecretsFile } from '../../cli/secrets-file.ts';
 import { CLEAR_SCREEN } from '../run-tui.tsx';
 import { themeFor } from '../theme.ts';
 import { RunView } from './RunView.tsx';
-import { RunViewStore } from './run-view-store.ts';
+import { RunViewStore, type RunPrompter } from './run-view-store.ts';
 import { TtyRunSecrets } from './tty-run-secrets.ts';
 import { endLines, initialRunView, type EndRecord, type RunHeader } from './run-view-model.ts';
 
@@ -43,8 +48,27 @@ export interface RunOnTerminalOptions {
   verifyCommand: string;
   /** exit code for each outcome (run.ts decides) */
   exitCode(result: RunOutcome): number;
+  /**
+   * Where secrets and sign-offs come from (default: the secrets file, else typed at the view —
+   * TtyRunSecrets). host PLAN routes them to people's own terminals and asks the rest at the view.
+   */
+  secrets?(o: { ui: RunPrompter; signal: AbortSignal; currentKind(): StepKind | null }): TerminalRunSecrets;
+  /** called once the view's store exists, before the run starts: lines and panels of its own (host PLAN) */
+  onStore?(store: RunViewStore): void;
+  /** called after every runner transition, besides the view's own handling */
+  onState?(s: RunState): void;
+  /** called when the run has ended, before the end screen waits for the operator */
+  onEnd?(result: RunOutcome): void;
+  /** hosted runs: people who join over the network (plan-runner.ts `networkParticipants`) */
+  networkParticipants?: ReadonlySet<string>;
   /** tests only: Ink's debug rendering (every frame written whole) */
   testOnlyDebug?: boolean;
+}
+
+/** A secrets source for the run view: `forget` after a failed step (a mistyped PIN), `wipe` at the end. */
+export interface TerminalRunSecrets extends RunSecrets {
+  forget(): void;
+  wipe(): void;
 }
 
 /** The events already in the transcript (a resumed run's history, and its start). */
@@ -82,15 +106,12 @@ export async function runPlanOnTerminal(o: RunOnTerminalOptions): Promise<{ resu
     return ev;
   };
 
-  const secrets = new TtyRunSecrets({
-    ui: store,
-    plan: o.plan,
-    file: o.file,
-    currentKind: () => {
-      const s = store.getState();
-      return s.current !== null ? s.kinds[s.current]! : null;
-    },
-  });
+  const currentKind = (): StepKind | null => {
+    const s = store.getState();
+    return s.current !== null ? s.kinds[s.current]! : null;
+  };
+  const secrets: TerminalRunSecrets = o.secrets ? o.secrets({ ui: store, signal: interrupt.signal, currentKind }) : new TtyRunSecrets({ ui: store, plan: o.plan, file: o.file, currentKind });
+  o.onStore?.(store);
   const onSignal = () => interrupt.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -114,9 +135,13 @@ export async function runPlanOnTerminal(o: RunOnTerminalOptions): Promise<{ resu
     const result = await runPlan({
       writer,
       ...(o.done ? { done: o.done } : {}),
+      ...(o.networkParticipants ? { networkParticipants: o.networkParticipants } : {}),
       control: store,
       ctx: { ...o.ctx, secrets, signal: interrupt.signal, progress: store.onProgress },
-      onState: store.onRunState,
+      onState: (st) => {
+        store.onRunState(st);
+        o.onState?.(st);
+      },
       onFailure: (step, e) => {
         // a mistyped PIN is asked again on the retry
         secrets.forget();
@@ -128,6 +153,7 @@ export async function runPlanOnTerminal(o: RunOnTerminalOptions): Promise<{ resu
         });
       },
     });
+    o.onEnd?.(result);
     const s = store.getState();
     const end: EndRecord = {
       outcome: result.outcome,

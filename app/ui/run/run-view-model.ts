@@ -37,6 +37,8 @@ export interface RunHeader {
   fingerprint: string;
   transcript: string;
   resumed: boolean;
+  /** the header's first word: RUN (default) or HOST (host PLAN) */
+  title?: 'RUN' | 'HOST';
 }
 
 /** Something a person must answer at the terminal. Only its wording lives here. */
@@ -101,8 +103,33 @@ export interface EndRecord {
   exitCode: number;
 }
 
+/**
+ * A hosted run's people (host PLAN, docs/plan-format.md §9.5): one row per slot, the join code
+ * shown until its owner joins (it is theirs to type; the coordinator's screen shows it by design),
+ * then whether they are connected and the SAS both screens must show.
+ */
+export interface PersonRow {
+  slot: number;
+  name: string;
+  /** e.g. "custodian and security officer" */
+  roles: string;
+  state: 'waiting' | 'joined' | 'left' | 'timed-out';
+  /** the current join code (formatted) while not joined */
+  code: string | null;
+  /** the SAS of the current connection (6 digits) */
+  sas: string | null;
+}
+
+export interface PeoplePanel {
+  /** the URL to join with */
+  url: string;
+  rows: PersonRow[];
+}
+
 export interface RunViewState {
   header: RunHeader;
+  /** a hosted run's people; null for run PLAN */
+  people: PeoplePanel | null;
   kinds: readonly StepKind[];
   steps: StepState[];
   current: number | null;
@@ -130,6 +157,9 @@ export type RunViewEvent =
   | { type: 'run-state'; state: RunState }
   | { type: 'transcript'; event: TranscriptEvent }
   | { type: 'progress'; text: string }
+  /** a line that is not a transcript event (a hosted run's public events) */
+  | { type: 'line'; text: string }
+  | { type: 'people'; people: PeoplePanel }
   | { type: 'ask'; ask: Ask }
   | { type: 'answered'; id: number }
   | { type: 'failure'; failure: Failure }
@@ -157,6 +187,7 @@ export interface RunViewTransition {
 export function initialRunView(header: RunHeader, kinds: readonly StepKind[], steps?: readonly StepState[]): RunViewState {
   return {
     header,
+    people: null,
     kinds,
     steps: steps ? steps.slice() : kinds.map(() => 'pending'),
     current: null,
@@ -224,6 +255,10 @@ export function runViewStep(s: RunViewState, ev: RunViewEvent): RunViewTransitio
     }
     case 'progress':
       return done(addLines(s, [`         ${ev.text}`]));
+    case 'line':
+      return done(addLines(s, [ev.text]));
+    case 'people':
+      return done({ ...s, people: ev.people });
     case 'ask':
       return done({ ...s, ask: ev.ask, aside: false });
     case 'answered':
