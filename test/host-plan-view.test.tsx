@@ -15,10 +15,8 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { tempDir, secretFile, assertNoSecrets } from './helpers/cli.ts';
-import { FakeStdin, FakeStdout, KEY, flat } from './ui/harness.tsx';
-import { CLEAR_SCREEN } from '../app/ui/run-tui.tsx';
+import { FakeStdout, KEY, assertFits, flat, terminal } from './ui/harness.tsx';
 import { runHostedPlan } from '../app/net/plan-host-run.ts';
 import { plainHostView } from '../app/net/host-view.ts';
 import { runJoin } from '../custodian-client/join-command.ts';
@@ -35,61 +33,6 @@ const PLANTED = [PIN, SO_PIN, ALICE_PW, BOB_PW];
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-/** The coordinator's terminal: frames, keys, waits (as test/run/run-view.test.tsx drives it). */
-function terminal() {
-  const stdout = new FakeStdout();
-  const stdin = new FakeStdin();
-  const frame = () => {
-    for (let i = stdout.frames.length - 1; i >= 0; i--) if (stdout.frames[i] !== CLEAR_SCREEN) return stripVTControlCharacters(stdout.frames[i]!);
-    return '';
-  };
-  const settle = async () => {
-    let n = stdout.frames.length;
-    let quiet = 0;
-    const until = Date.now() + 1000;
-    while (quiet < 3 && Date.now() < until) {
-      await tick(10);
-      if (stdout.frames.length === n) quiet++;
-      else {
-        n = stdout.frames.length;
-        quiet = 0;
-      }
-    }
-  };
-  return {
-    stdout,
-    stdin,
-    frame,
-    everything: () => stripVTControlCharacters(stdout.frames.join('\n')),
-    async press(...keys: string[]) {
-      for (const k of keys) {
-        stdin.write(k);
-        await tick(k === KEY.escape ? 30 : 5);
-        await settle();
-      }
-    },
-    async type(text: string) {
-      await settle();
-      stdin.write(text);
-      await tick(5);
-      stdin.write(KEY.enter);
-      await tick(10);
-      await settle();
-    },
-    async waitFor(what: string | RegExp, timeoutMs = 20_000): Promise<string> {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const f = frame();
-        if (typeof what === 'string' ? f.includes(what) || flat(f).includes(flat(what)) : what.test(f) || what.test(flat(f))) {
-          await settle();
-          return frame();
-        }
-        if (Date.now() > until) throw new Error(`timed out waiting for ${String(what)}; last frame:\n${f}`);
-        await tick(10);
-      }
-    },
-  };
-}
 
 /** A custodian's terminal in this process: `hsm-custodian join URL --code-file … --yes`. */
 function custodian(dir: string, url: string, name: string) {
@@ -263,10 +206,5 @@ test('host PLAN on a terminal: the run view with the people panel, a PIN typed a
   assert.ok(existsSync(join(dir, 'out', 'alice.pbe')), "the coordinator wrote alice's (encrypted, public) share file");
   assertNoSecrets([t.everything(), alice.out(), bob.out(), plain, text], PLANTED);
   // every frame of the view fits 80×24
-  for (const fr of t.stdout.frames.slice(0, -1)) {
-    if (fr === CLEAR_SCREEN) continue;
-    const lines = stripVTControlCharacters(fr).replace(/\n$/, '').split('\n');
-    assert.ok(lines.length <= 24, `a frame has ${lines.length} rows:\n${lines.join('\n')}`);
-    for (const l of lines) assert.ok([...l].length <= 80, `a line is wider than 80 columns: ${l}`);
-  }
+  assertFits(t.stdout.frames.slice(0, -1));
 });

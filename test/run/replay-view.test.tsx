@@ -29,6 +29,7 @@ import { keyFingerprint } from '../../app/transcript/ceremony-key.ts';
 import { fromHex } from '../../protocol/bytes.ts';
 import { buildReplay, frameHead } from '../../app/run/replay-model.ts';
 import { ReplayView, replayStatus, REPLAY_HINTS } from '../../app/ui/plan/ReplayView.tsx';
+import { assertFits } from '../ui/harness.tsx';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PLAN = join(ROOT, 'docs/examples/three-custodians.yaml');
@@ -87,15 +88,6 @@ async function rehearsal(): Promise<{ events: TranscriptEvent[]; path: string; f
   assert.equal(report.status, 'verified', JSON.stringify(report.failure));
   const events = new TextDecoder().decode(bytes).trimEnd().split('\n').map((l) => JSON.parse(l) as TranscriptEvent);
   return { events, path, fingerprint, head: report.head };
-}
-
-/** Every frame fits the terminal: at most 24 rows, no row wider than 80 columns. */
-function assertFits(frames: readonly string[]): void {
-  for (const f of frames) {
-    const lines = stripVTControlCharacters(f).replace(/\n$/, '').split('\n');
-    assert.ok(lines.length <= 24, `a frame has ${lines.length} rows:\n${lines.join('\n')}`);
-    for (const l of lines) assert.ok([...l].length <= 80, `a row is wider than 80 columns: ${l}`);
-  }
 }
 
 /** The replay view in an 80×24 terminal (ink-testing-library's is 100 columns, no rows). */

@@ -11,11 +11,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import React from 'react';
 import { render } from 'ink';
 import { tempDir, secretFile, assertNoSecrets } from '../helpers/cli.ts';
-import { FakeStdin, FakeStdout, KEY, flat } from '../ui/harness.tsx';
+import { FakeStdout, KEY, assertFits, flat, terminal } from '../ui/harness.tsx';
 import { loadPlan } from '../../app/plan/plan-parse.ts';
 import { loadSecretsFile } from '../../app/cli/secrets-file.ts';
 import { openRehearsalDevice } from '../../app/run/run-device.ts';
@@ -44,72 +43,6 @@ const HALF_PIN = 'Qz7#';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-/** A terminal: frames, keys, waits. */
-function terminal() {
-  const stdout = new FakeStdout();
-  const stdin = new FakeStdin();
-  const frame = () => {
-    // the last whole frame (a clear-screen write is not one)
-    for (let i = stdout.frames.length - 1; i >= 0; i--) if (stdout.frames[i] !== CLEAR_SCREEN) return stripVTControlCharacters(stdout.frames[i]!);
-    return '';
-  };
-  const settle = async () => {
-    let n = stdout.frames.length;
-    let quiet = 0;
-    const until = Date.now() + 1000;
-    while (quiet < 3 && Date.now() < until) {
-      await tick(10);
-      if (stdout.frames.length === n) quiet++;
-      else {
-        n = stdout.frames.length;
-        quiet = 0;
-      }
-    }
-  };
-  return {
-    stdout,
-    stdin,
-    frame,
-    everything: () => stripVTControlCharacters(stdout.frames.join('\n')),
-    async press(...keys: string[]) {
-      for (const k of keys) {
-        stdin.write(k);
-        await tick(k === KEY.escape ? 30 : 5);
-        await settle();
-      }
-    },
-    async type(text: string) {
-      await settle();
-      stdin.write(text);
-      await tick(5);
-      stdin.write(KEY.enter);
-      await tick(10);
-      await settle();
-    },
-    async waitFor(what: string | RegExp, timeoutMs = 15_000): Promise<string> {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const f = frame();
-        if (typeof what === 'string' ? f.includes(what) || flat(f).includes(flat(what)) : what.test(f) || what.test(flat(f))) {
-          await settle();
-          return frame();
-        }
-        if (Date.now() > until) throw new Error(`timed out waiting for ${String(what)}; last frame:\n${f}`);
-        await tick(10);
-      }
-    },
-  };
-}
-
-/** Every frame fits the terminal: no line is wider than 80 columns, no frame taller than 24 rows. */
-function assertFits(frames: string[]): void {
-  for (const f of frames) {
-    if (f === CLEAR_SCREEN) continue;
-    const lines = stripVTControlCharacters(f).replace(/\n$/, '').split('\n');
-    assert.ok(lines.length <= 24, `a frame has ${lines.length} rows:\n${lines.join('\n')}`);
-    for (const l of lines) assert.ok([...l].length <= 80, `a line is wider than 80 columns: ${l}`);
-  }
-}
 
 function setup(planText: string, secrets: Record<string, unknown> | null) {
   const dir = tempDir('hsm-run-view-');

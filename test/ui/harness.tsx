@@ -6,6 +6,7 @@
  *
  * Every frame ever written is kept, so a test can assert that a planted secret never appeared.
  */
+import assert from 'node:assert/strict';
 import React from 'react';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -260,5 +261,75 @@ export function assertNeverShown(s: Session, secrets: string[]): void {
       const at = all.indexOf(secret);
       throw new Error(`a planted secret appeared on screen: …${all.slice(Math.max(0, at - 40), at)}<secret>`);
     }
+  }
+}
+
+/**
+ * A fake 80x24 terminal for an Ink view rendered with `render(…, { stdout, stdin })`: the last
+ * whole frame, keys, typed lines, and waits for text (also across wrapped lines).
+ */
+export function terminal() {
+  const stdout = new FakeStdout();
+  const stdin = new FakeStdin();
+  const frame = () => {
+    // the last whole frame (a clear-screen write is not one)
+    for (let i = stdout.frames.length - 1; i >= 0; i--) if (stdout.frames[i] !== CLEAR_SCREEN) return stripVTControlCharacters(stdout.frames[i]!);
+    return '';
+  };
+  const settle = async () => {
+    let n = stdout.frames.length;
+    let quiet = 0;
+    const until = Date.now() + 1000;
+    while (quiet < 3 && Date.now() < until) {
+      await tick(10);
+      if (stdout.frames.length === n) quiet++;
+      else {
+        n = stdout.frames.length;
+        quiet = 0;
+      }
+    }
+  };
+  return {
+    stdout,
+    stdin,
+    frame,
+    everything: () => stripVTControlCharacters(stdout.frames.join('\n')),
+    async press(...keys: string[]) {
+      for (const k of keys) {
+        stdin.write(k);
+        await tick(k === KEY.escape ? 30 : 5);
+        await settle();
+      }
+    },
+    async type(text: string) {
+      await settle();
+      stdin.write(text);
+      await tick(5);
+      stdin.write(KEY.enter);
+      await tick(10);
+      await settle();
+    },
+    async waitFor(what: string | RegExp, timeoutMs = 20_000): Promise<string> {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const f = frame();
+        if (typeof what === 'string' ? f.includes(what) || flat(f).includes(flat(what)) : what.test(f) || what.test(flat(f))) {
+          await settle();
+          return frame();
+        }
+        if (Date.now() > until) throw new Error(`timed out waiting for ${String(what)}; last frame:\n${f}`);
+        await tick(10);
+      }
+    },
+  };
+}
+
+/** Every frame fits an 80x24 terminal: at most 24 rows, no row wider than 80 columns. */
+export function assertFits(frames: readonly string[]): void {
+  for (const f of frames) {
+    if (f === CLEAR_SCREEN) continue;
+    const lines = stripVTControlCharacters(f).replace(/\n$/, '').split('\n');
+    assert.ok(lines.length <= 24, `a frame has ${lines.length} rows:\n${lines.join('\n')}`);
+    for (const l of lines) assert.ok([...l].length <= 80, `a row is wider than 80 columns: ${l}`);
   }
 }
