@@ -11,10 +11,10 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tempDir } from './helpers/cli.ts';
+import { filesBelow, tempDir } from './helpers/cli.ts';
 import { main } from '../app/cli/main.ts';
 import type { CliIo } from '../app/cli/command.ts';
 import { REPO, TSX, runProgram, until, type Proc } from './net/net-helpers.ts';
@@ -108,16 +108,6 @@ function terminal(dir: string, answers: [RegExp, string][]) {
   return { io, seen, pending };
 }
 
-function allFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
-}
-
 function assertNoSecrets(where: string, text: string): void {
   for (const s of PLANTED) assert.ok(!text.includes(s), `${where} holds a planted secret`);
 }
@@ -197,7 +187,7 @@ test('host PLAN (real, --sim --sim-state): alice and a witness on their terminal
   assertNoSecrets('the coordinator stdout', coordinator.seen.out);
   assertNoSecrets('the coordinator stderr', coordinator.seen.err);
   for (const p of [alice, wendy]) assertNoSecrets('a terminal', p.out() + p.err());
-  for (const f of allFiles(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
+  for (const f of filesBelow(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
   // (the --sim-state file is the card itself: it holds the card's PINs as a real card's memory does)
 });
 
@@ -281,5 +271,5 @@ test('host PLAN resumes: the coordinator is killed after the shares are made; st
   const v = spawnSync(process.execPath, ['--import', TSX, MAIN, 'verify', 'out/transcript.jsonl', '--plan', 'plan.yaml'], { cwd: dir, encoding: 'utf8' });
   assert.equal(v.status, 0, `verify: ${v.stdout} ${v.stderr}`);
   for (const p of [first, second, ...firstTerminals, ...terminals]) assertNoSecrets('an output', p.out() + p.err());
-  for (const f of allFiles(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
+  for (const f of filesBelow(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
 });

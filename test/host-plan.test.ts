@@ -8,10 +8,10 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FIXTURES, tempDir } from './helpers/cli.ts';
+import { FIXTURES, filesBelow, tempDir } from './helpers/cli.ts';
 import { fromHex } from '../protocol/bytes.ts';
 import { formatKcv, kcv } from '../protocol/dkek/dkek.ts';
 import { REPO, TSX, rawJoin, runProgram, until, type Proc } from './net/net-helpers.ts';
@@ -80,16 +80,6 @@ function custodian(dir: string, url: string, name: string, signOff = 'accept'): 
   return join_(dir, url, name, ['--passphrase-file', `${name}.pass`, '--dir', name, '--sign-off', signOff]);
 }
 
-function allFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
-}
-
 function assertNoSecrets(where: string, text: string): void {
   for (const s of [PIN, SO_PIN, ...Object.values(PASSPHRASES)]) assert.ok(!text.includes(s), `${where} holds a planted secret`);
 }
@@ -140,7 +130,7 @@ test('host PLAN: the example plan with three custodians, a security officer and 
   assertNoSecrets('the coordinator stdout', h.out());
   assertNoSecrets('the coordinator stderr', h.err());
   for (const p of [...procs, carol1]) assertNoSecrets('a terminal', p.out() + p.err());
-  for (const f of allFiles(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
+  for (const f of filesBelow(join(dir, 'out'))) assertNoSecrets(f, readFileSync(f, 'latin1'));
   assert.ok(!existsSync(join(dir, 'codes', 'alice.code')), 'code files are removed at the end');
 });
 

@@ -4,7 +4,7 @@
  */
 import { PassThrough } from 'node:stream';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../app/cli/main.ts';
@@ -51,3 +51,14 @@ export function assertNoSecrets(outputs: string[], secrets: (string | Uint8Array
 }
 
 export const FIXTURES = new URL('../../../shared/fixtures/opensc-pico/', import.meta.url).pathname;
+
+/** Every file below `dir` (recursively), to search what a run wrote for planted secrets. */
+export function filesBelow(dir: string): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) out.push(...filesBelow(p));
+    else out.push(p);
+  }
+  return out;
+}
